@@ -1,0 +1,16 @@
+#include "pkg/common/http/http_client.h"
+
+#include "absl/strings/match.h"
+
+namespace secretsync::common::http {
+
+std::optional<std::string> HttpResponse::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (absl::EqualsIgnoreCase(key, name)) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace secretsync::common::http
