@@ -27,6 +27,9 @@ struct VaultCall {
   const common::SecretString* token = nullptr;
   // Whether to send X-Vault-Namespace (never to sys/health).
   bool send_namespace = true;
+  // Low-cardinality form of `path` for metrics ("secret/data/*", "auth/kubernetes/login"); empty
+  // lets the transport use the first path segment followed by "/*". Never a secret path itself.
+  std::string path_template;
 };
 
 // Vault's reply after retries. `body` is the parsed JSON, or null when the body was empty;

@@ -1,0 +1,208 @@
+#include "pkg/store/vault/http_vault_transport.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace secretsync::store::vault {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+
+std::string trimTrailingSlashes(std::string address) {
+  while (!address.empty() && address.back() == '/') {
+    address.pop_back();
+  }
+  return address;
+}
+
+bool isUnreserved(unsigned char c) {
+  return absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+void appendPercentEncoded(std::string& out, unsigned char c) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  out.push_back('%');
+  out.push_back(kHex[c >> 4]);
+  out.push_back(kHex[c & 0x0F]);
+}
+
+// The metrics label of a call: its template, or the first segment so "secret/data/x" and
+// "secret/data/y" share one label and no secret path ever becomes one.
+std::string_view pathTemplateOf(const VaultCall& call, std::string& storage) {
+  if (!call.path_template.empty()) {
+    return call.path_template;
+  }
+  const size_t slash = call.path.find('/');
+  storage = absl::StrCat(std::string_view(call.path).substr(0, slash), "/*");
+  return storage;
+}
+
+bool isWhitespaceOnly(std::string_view body) {
+  return std::all_of(body.begin(), body.end(),
+                     [](char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); });
+}
+
+}  // namespace
+
+bool isRetryableVaultStatus(int status) {
+  return status == 412 || status == 429 || (status >= 500 && status <= 599 && status != 501);
+}
+
+bool isRetryableTransportError(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable;
+}
+
+std::string escapeVaultPath(std::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  for (const char ch : path) {
+    const auto c = static_cast<unsigned char>(ch);
+    // Go's shouldEscape(c, encodePath) keeps these sub-delimiters; Vault paths use some of them.
+    if (isUnreserved(c) || c == '/' || c == '$' || c == '&' || c == '+' || c == ',' || c == ':' ||
+        c == ';' || c == '=' || c == '@') {
+      out.push_back(ch);
+    } else {
+      appendPercentEncoded(out, c);
+    }
+  }
+  return out;
+}
+
+std::string escapeQueryComponent(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (isUnreserved(c)) {
+      out.push_back(ch);
+    } else {
+      appendPercentEncoded(out, c);
+    }
+  }
+  return out;
+}
+
+HttpVaultTransport::HttpVaultTransport(common::http::HttpClient& http, common::Clock& clock,
+                                       HttpVaultTransportOptions options)
+    : http_(http),
+      clock_(clock),
+      options_(std::move(options)),
+      base_url_(trimTrailingSlashes(options_.address)) {}
+
+std::string HttpVaultTransport::urlFor(const VaultCall& call) const {
+  std::string_view path = call.path;
+  while (!path.empty() && path.front() == '/') {
+    path.remove_prefix(1);
+  }
+  std::string url = absl::StrCat(base_url_, "/v1/", escapeVaultPath(path));
+  char separator = '?';
+  for (const auto& [key, value] : call.query) {
+    absl::StrAppend(&url, std::string_view(&separator, 1), escapeQueryComponent(key), "=",
+                    escapeQueryComponent(value));
+    separator = '&';
+  }
+  return url;
+}
+
+nanoseconds HttpVaultTransport::retryWait(int retry,
+                                          const common::http::HttpResponse* response) const {
+  // go-retryablehttp's RateLimitLinearJitterBackoff: Retry-After first, on 429 and 503 only.
+  if (response != nullptr && (response->status == 429 || response->status == 503)) {
+    if (const std::optional<std::string> header = response->header("retry-after")) {
+      if (const std::optional<milliseconds> wait = common::parseRetryAfter(*header, clock_)) {
+        return std::min(*wait, options_.retry_after_cap);
+      }
+    }
+  }
+  const auto min_wait = std::max(options_.min_retry_wait, milliseconds(0));
+  const auto max_wait = std::max(options_.max_retry_wait, min_wait);
+  const double u = options_.random ? std::clamp(options_.random(), 0.0, 1.0) : 0.0;
+  const double base = static_cast<double>(min_wait.count()) +
+                      u * static_cast<double>((max_wait - min_wait).count());
+  const double wait_ms = base * static_cast<double>(retry + 1);
+  return std::chrono::duration_cast<nanoseconds>(
+      std::chrono::duration<double, std::milli>(wait_ms));
+}
+
+absl::StatusOr<VaultReply> HttpVaultTransport::call(const VaultCall& call) {
+  common::http::HttpRequest request;
+  request.method = call.method;
+  request.url = urlFor(call);
+  request.timeout = options_.request_timeout;
+  request.headers.emplace_back("X-Vault-Request", "true");
+  if (call.token != nullptr && !call.token->empty()) {
+    request.headers.emplace_back("X-Vault-Token", call.token->reveal());
+  }
+  if (call.send_namespace && !options_.vault_namespace.empty()) {
+    request.headers.emplace_back("X-Vault-Namespace", options_.vault_namespace);
+  }
+  if (call.body.has_value()) {
+    // dump() throws on strings that are not UTF-8; the body may hold secret values, so the message
+    // names only the call.
+    try {
+      request.body = call.body->dump();
+    } catch (const nlohmann::json::exception&) {
+      return absl::InvalidArgumentError(absl::StrCat("vault ", call.method, " ", call.path,
+                                                     ": request body is not valid UTF-8 JSON"));
+    }
+    request.headers.emplace_back("Content-Type", "application/json");
+  }
+
+  std::string template_storage;
+  const std::string_view path_template = pathTemplateOf(call, template_storage);
+  const int max_retries = std::max(options_.max_retries, 0);
+
+  absl::StatusOr<common::http::HttpResponse> response;
+  for (int attempt = 0;; ++attempt) {
+    const common::MonotonicTime start = clock_.monotonicNow();
+    response = http_.send(request);
+    const nanoseconds duration = clock_.monotonicNow() - start;
+
+    const bool retryable = response.ok() ? isRetryableVaultStatus(response->status)
+                                         : isRetryableTransportError(response.status());
+    const bool will_retry = retryable && attempt < max_retries;
+    if (options_.observer) {
+      options_.observer(VaultAttempt{
+          .method = call.method,
+          .path_template = path_template,
+          .status = response.ok() ? response->status : 0,
+          .transport_error = response.ok() ? absl::StatusCode::kOk : response.status().code(),
+          .duration = duration,
+          .attempt = attempt,
+          .will_retry = will_retry,
+      });
+    }
+    if (!will_retry) {
+      break;
+    }
+    clock_.sleepFor(retryWait(attempt, response.ok() ? &*response : nullptr));
+  }
+
+  if (!response.ok()) {
+    // HttpClient's messages name the URL and the failure, never headers or bodies.
+    return response.status();
+  }
+
+  VaultReply reply;
+  reply.status = response->status;
+  reply.headers = std::move(response->headers);
+  if (!isWhitespaceOnly(response->body)) {
+    reply.body = nlohmann::json::parse(response->body, /*cb=*/nullptr, /*allow_exceptions=*/false);
+    if (reply.body.is_discarded()) {
+      if (reply.status >= 200 && reply.status <= 299) {
+        return absl::DataLossError(absl::StrCat("vault ", call.method, " ", call.path,
+                                                ": reply body is not JSON (HTTP ", reply.status,
+                                                ")"));
+      }
+      reply.body = nullptr;
+    }
+  }
+  return reply;
+}
+
+}  // namespace secretsync::store::vault

@@ -1,0 +1,79 @@
+#include "pkg/metrics/metrics_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "gtest/gtest.h"
+#include "prometheus/counter.h"
+
+namespace secretsync::metrics {
+namespace {
+
+// Fetches http://127.0.0.1:port/path with a plain socket, so the test depends on no client of ours.
+std::string httpGet(uint16_t port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return "";
+  }
+  const std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  (void)::write(fd, request.data(), request.size());
+  std::string response;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(fd, buffer, sizeof(buffer))) > 0;) {
+    response.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return response;
+}
+
+// Validate that a registered counter is served on /metrics from a port-0 server.
+TEST(MetricsServerTest, ServesRegistryOnMetricsPath) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto& family = prometheus::BuildCounter()
+                     .Name("secretsync_test_events_total")
+                     .Help("Test counter.")
+                     .Register(*registry);
+  family.Add({{"kind", "a"}}).Increment(3);
+
+  auto server = MetricsServer::start("127.0.0.1:0", registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_NE((*server)->port(), 0);
+  const std::string body = httpGet((*server)->port(), "/metrics");
+  EXPECT_NE(body.find("200 OK"), std::string::npos) << body;
+  EXPECT_NE(body.find("secretsync_test_events_total{kind=\"a\"} 3"), std::string::npos) << body;
+}
+
+// Validate that Go-style ":PORT" and bare ports are accepted and junk is refused by name.
+TEST(MetricsServerTest, ParsesListenAddresses) {
+  EXPECT_EQ(*civetListenAddress(":8080"), "8080");
+  EXPECT_EQ(*civetListenAddress("8080"), "8080");
+  EXPECT_EQ(*civetListenAddress("127.0.0.1:0"), "127.0.0.1:0");
+  const auto bad = civetListenAddress("localhost:http");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("localhost:http"), std::string::npos);
+  EXPECT_FALSE(civetListenAddress(":70000").ok());
+}
+
+// Validate that a port already taken gives a Status, not an exception.
+TEST(MetricsServerTest, BusyPortIsAnError) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto first = MetricsServer::start("127.0.0.1:0", registry);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second =
+      MetricsServer::start("127.0.0.1:" + std::to_string((*first)->port()), registry);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace secretsync::metrics
