@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "build_info.h"
+#include "cmd/secretsync/check_command.h"
 #include "pkg/common/flags.h"
 
 namespace secretsync {
@@ -31,6 +32,8 @@ int runVersion(const std::vector<std::string>& args) {
 
 const std::vector<Subcommand>& subcommands() {
   static const auto* const kSubcommands = new std::vector<Subcommand>{
+      {"check", "read secrets from a store and report versions and key names, never values",
+       cmd::runCheck},
       {"version", "print the version and the git commit it was built from", runVersion},
   };
   return *kSubcommands;

@@ -2,15 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <random>
 #include <string_view>
 #include <vector>
-
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 
 namespace secretsync::common {
 namespace {
@@ -19,9 +16,47 @@ namespace {
 // overflow when a server sends an absurd number. Callers cap it far lower anyway.
 constexpr std::chrono::milliseconds kMaxRetryAfter = std::chrono::hours(24 * 365);
 
+// Debian's Abseil is built with its own absl::string_view, which std::string_view does not
+// convert to, so the few string helpers needed here are written out.
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
 bool allDigits(std::string_view s) {
-  return !s.empty() &&
-         std::all_of(s.begin(), s.end(), [](char c) { return absl::ascii_isdigit(c); });
+  return !s.empty() && std::all_of(s.begin(), s.end(), isDigit);
+}
+
+std::string_view stripWhitespace(std::string_view s) {
+  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && is_space(s.front())) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && is_space(s.back())) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// Splits on `sep`; with skip_empty, runs of separators count as one.
+std::vector<std::string_view> split(std::string_view s, char sep, bool skip_empty = false) {
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  while (true) {
+    const size_t end = s.find(sep, start);
+    const std::string_view part =
+        s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (!skip_empty || !part.empty()) {
+      parts.push_back(part);
+    }
+    if (end == std::string_view::npos) {
+      return parts;
+    }
+    start = end + 1;
+  }
+}
+
+template <typename T>
+bool parseInt(std::string_view s, T& value) {
+  const auto result = std::from_chars(s.data(), s.data() + s.size(), value);
+  return result.ec == std::errc() && result.ptr == s.data() + s.size();
 }
 
 // Parses exactly `width` digits (or any positive number of digits when width is 0).
@@ -30,7 +65,7 @@ std::optional<int> parseDigits(std::string_view s, size_t width = 0) {
     return std::nullopt;
   }
   int value = 0;
-  if (!absl::SimpleAtoi(s, &value)) {
+  if (!parseInt(s, value)) {
     return std::nullopt;
   }
   return value;
@@ -58,7 +93,7 @@ bool isWeekday(std::string_view s, bool long_form) {
 
 // "HH:MM:SS" → seconds since midnight.
 std::optional<std::chrono::seconds> parseTimeOfDay(std::string_view s) {
-  const std::vector<std::string_view> parts = absl::StrSplit(s, ':');
+  const std::vector<std::string_view> parts = split(s, ':');
   if (parts.size() != 3) {
     return std::nullopt;
   }
@@ -84,8 +119,7 @@ std::optional<SystemTime> makeTime(int year, unsigned month, int day,
 
 // Parses the three HTTP-date forms of RFC 9110 section 5.6.7.
 std::optional<SystemTime> parseHttpDate(std::string_view value, SystemTime now) {
-  const std::vector<std::string_view> tokens =
-      absl::StrSplit(value, ' ', absl::SkipEmpty());
+  const std::vector<std::string_view> tokens = split(value, ' ', /*skip_empty=*/true);
   // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
   if (tokens.size() == 6 && tokens[0].size() == 4 && tokens[0].back() == ',' &&
       isWeekday(tokens[0].substr(0, 3), false) && tokens[5] == "GMT") {
@@ -101,7 +135,7 @@ std::optional<SystemTime> parseHttpDate(std::string_view value, SystemTime now) 
   // RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT".
   if (tokens.size() == 4 && tokens[0].size() > 1 && tokens[0].back() == ',' &&
       isWeekday(tokens[0].substr(0, tokens[0].size() - 1), true) && tokens[3] == "GMT") {
-    const std::vector<std::string_view> dmy = absl::StrSplit(tokens[1], '-');
+    const std::vector<std::string_view> dmy = split(tokens[1], '-');
     if (dmy.size() != 3) {
       return std::nullopt;
     }
@@ -114,9 +148,8 @@ std::optional<SystemTime> parseHttpDate(std::string_view value, SystemTime now) 
     }
     // RFC 9110: a two-digit year that looks more than 50 years in the future is in the past
     // century.
-    const int now_year =
-        static_cast<int>(std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(now))
-                             .year());
+    const int now_year = static_cast<int>(
+        std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(now)).year());
     int year = (now_year / 100) * 100 + *yy;
     if (year > now_year + 50) {
       year -= 100;
@@ -157,21 +190,26 @@ Backoff::Backoff(BackoffPolicy policy, UniformRandom random)
 std::chrono::milliseconds Backoff::next() {
   const double initial = static_cast<double>(std::max<int64_t>(policy_.initial.count(), 0));
   const double max = std::max(static_cast<double>(policy_.max.count()), 0.0);
-  const double multiplier = std::max(policy_.multiplier, 1.0);
-  const double jitter = std::clamp(policy_.jitter, 0.0, 1.0);
+  // NaN fails every comparison, so it would slip through the clamps below.
+  const double multiplier =
+      std::isnan(policy_.multiplier) ? 1.0 : std::max(policy_.multiplier, 1.0);
+  const double jitter = std::isnan(policy_.jitter) ? 0.0 : std::clamp(policy_.jitter, 0.0, 1.0);
 
   // Computed in double so a long run of failures saturates at max instead of overflowing.
-  const double base = std::min(initial * std::pow(multiplier, static_cast<double>(attempts_)), max);
+  const double growth = std::pow(multiplier, static_cast<double>(attempts_));
+  // initial == 0 would make 0 * inf a NaN once growth overflows.
+  const double base = initial == 0.0 ? 0.0 : std::min(initial * growth, max);
   if (attempts_ < std::numeric_limits<uint32_t>::max()) {
     ++attempts_;
   }
-  const double u = std::clamp(random_(), 0.0, 1.0);
+  const double drawn = random_();
+  const double u = std::isnan(drawn) ? 0.0 : std::clamp(drawn, 0.0, 1.0);
   const double delay = base * (1.0 - jitter * u);
   return std::chrono::milliseconds(static_cast<int64_t>(std::llround(std::clamp(delay, 0.0, max))));
 }
 
 std::optional<std::chrono::milliseconds> parseRetryAfter(std::string_view value, SystemTime now) {
-  value = absl::StripAsciiWhitespace(value);
+  value = stripWhitespace(value);
   if (value.empty()) {
     return std::nullopt;
   }
@@ -182,7 +220,7 @@ std::optional<std::chrono::milliseconds> parseRetryAfter(std::string_view value,
       return std::chrono::milliseconds(0);
     }
     uint64_t seconds = 0;
-    if (!absl::SimpleAtoi(digits, &seconds) ||
+    if (!parseInt(digits, seconds) ||
         seconds > static_cast<uint64_t>(
                       std::chrono::duration_cast<std::chrono::seconds>(kMaxRetryAfter).count())) {
       return kMaxRetryAfter;

@@ -8,7 +8,6 @@
 #include <mutex>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace secretsync::common::log {
@@ -92,8 +91,9 @@ constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";
 
 // Appends `s` escaped for the inside of a JSON string (or a quoted text value: the same rules
 // keep a line one line). Valid UTF-8 passes through; invalid bytes become U+FFFD so the output
-// is always valid UTF-8 and valid JSON.
-void appendEscaped(std::string& out, std::string_view s) {
+// is always valid UTF-8 and valid JSON. A bare text message keeps its quotes and backslashes
+// (`quotes` false): only what could break the line is escaped there.
+void appendEscaped(std::string& out, std::string_view s, bool quotes = true) {
   for (size_t i = 0; i < s.size();) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
@@ -109,10 +109,10 @@ void appendEscaped(std::string& out, std::string_view s) {
     }
     switch (c) {
       case '"':
-        out.append("\\\"");
+        out.append(quotes ? "\\\"" : "\"");
         break;
       case '\\':
-        out.append("\\\\");
+        out.append(quotes ? "\\\\" : "\\");
         break;
       case '\n':
         out.append("\\n");
@@ -228,6 +228,16 @@ void appendValue(std::string& out, Format format, const Field::Value& value) {
       value);
 }
 
+std::string toLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
 std::string_view upperLevelName(Level level) {
   switch (level) {
     case Level::kDebug:
@@ -262,7 +272,7 @@ std::string_view levelName(Level level) {
 }
 
 std::optional<Level> parseLevel(std::string_view name) {
-  const std::string lower = absl::AsciiStrToLower(name);
+  const std::string lower = toLower(name);
   if (lower == "debug") {
     return Level::kDebug;
   }
@@ -279,7 +289,7 @@ std::optional<Level> parseLevel(std::string_view name) {
 }
 
 std::optional<Format> parseFormat(std::string_view name) {
-  const std::string lower = absl::AsciiStrToLower(name);
+  const std::string lower = toLower(name);
   if (lower == "json") {
     return Format::kJson;
   }
@@ -296,10 +306,10 @@ std::string formatTimestamp(SystemTime ts) {
   const year_month_day ymd(day);
   const hh_mm_ss<milliseconds> tod(ms - day);
   char buf[40];
-  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),
-                static_cast<int>(tod.seconds().count()),
+  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(tod.hours().count()),
+                static_cast<int>(tod.minutes().count()), static_cast<int>(tod.seconds().count()),
                 static_cast<int>(tod.subseconds().count()));
   return buf;
 }
@@ -329,7 +339,7 @@ std::string formatLine(Format format, SystemTime ts, Level level, std::string_vi
   out.append(upperLevelName(level));
   out.push_back(' ');
   // The message stays bare for readability, but escaped so it can never end the line early.
-  appendEscaped(out, msg);
+  appendEscaped(out, msg, /*quotes=*/false);
   for (const Field& field : fields) {
     out.push_back(' ');
     appendTextKey(out, field.key());

@@ -44,11 +44,12 @@ class Field {
 
   // Integers of any width; char is excluded because it is almost always a mistake.
   template <typename T>
-    requires std::signed_integral<T> && (!std::same_as<T, char>)
-  Field(std::string_view key, T value) : key_(key), value_(static_cast<int64_t>(value)) {}
+  requires std::signed_integral<T> &&(!std::same_as<T, char>)Field(std::string_view key, T value)
+      : key_(key), value_(static_cast<int64_t>(value)) {}
   template <typename T>
-    requires std::unsigned_integral<T> && (!std::same_as<T, bool>) && (!std::same_as<T, char>)
-  Field(std::string_view key, T value) : key_(key), value_(static_cast<uint64_t>(value)) {}
+  requires std::unsigned_integral<T> &&
+      (!std::same_as<T, bool>)&&(!std::same_as<T, char>)Field(std::string_view key, T value)
+      : key_(key), value_(static_cast<uint64_t>(value)) {}
 
   Field(std::string_view key, double value) : key_(key), value_(value) {}
   Field(std::string_view key, bool value) : key_(key), value_(value) {}

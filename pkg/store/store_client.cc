@@ -1,6 +1,8 @@
 #include "pkg/store/store_client.h"
 
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 
 namespace secretsync::store {
 namespace {
@@ -8,6 +10,9 @@ namespace {
 // Type URL of the payload; a kNotFound without it is "Missing" to nobody, so callers outside the
 // store (which build their own NotFound) are never mistaken for a store answer.
 constexpr std::string_view kReasonPayload = "type.secretsync.io/store.NotFoundReason";
+
+// Debian's Abseil has its own string_view type, which std::string_view does not convert to.
+absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 std::string_view reasonName(NotFoundReason reason) {
   switch (reason) {
@@ -23,9 +28,32 @@ std::string_view reasonName(NotFoundReason reason) {
 
 }  // namespace
 
+absl::StatusOr<SecretRef> parseSecretRef(std::string_view text) {
+  const std::string shown(text);
+  const size_t question = text.find('?');
+  SecretRef ref{.path = std::string(text.substr(0, question))};
+  if (ref.path.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("secret path \"", shown, "\" is empty"));
+  }
+  if (question == std::string_view::npos) {
+    return ref;
+  }
+  const std::string query(text.substr(question + 1));
+  constexpr std::string_view kVersion = "version=";
+  int64_t version = 0;
+  if (query.rfind(kVersion, 0) != 0 ||
+      !absl::SimpleAtoi(absl::string_view(query).substr(kVersion.size()), &version) ||
+      version <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "secret path \"", shown, "\": the only query accepted is ?version=N with N >= 1"));
+  }
+  ref.version = version;
+  return ref;
+}
+
 absl::Status notFoundError(NotFoundReason reason, std::string_view message) {
-  absl::Status status = absl::NotFoundError(message);
-  status.SetPayload(kReasonPayload, absl::Cord(reasonName(reason)));
+  absl::Status status = absl::NotFoundError(av(message));
+  status.SetPayload(av(kReasonPayload), absl::Cord(av(reasonName(reason))));
   return status;
 }
 
@@ -33,13 +61,14 @@ std::optional<NotFoundReason> notFoundReason(const absl::Status& status) {
   if (status.code() != absl::StatusCode::kNotFound) {
     return std::nullopt;
   }
-  const std::optional<absl::Cord> payload = status.GetPayload(kReasonPayload);
+  // absl::optional, which Debian's Abseil does not alias to std::optional.
+  const absl::optional<absl::Cord> payload = status.GetPayload(av(kReasonPayload));
   if (!payload.has_value()) {
     return std::nullopt;
   }
   for (NotFoundReason reason :
        {NotFoundReason::Missing, NotFoundReason::Deleted, NotFoundReason::Destroyed}) {
-    if (*payload == reasonName(reason)) {
+    if (*payload == av(reasonName(reason))) {
       return reason;
     }
   }

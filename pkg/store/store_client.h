@@ -24,6 +24,11 @@ struct SecretRef {
   friend bool operator==(const SecretRef&, const SecretRef&) = default;
 };
 
+// Parses "path" or "path?version=N" (vault-csi-provider's secretPath syntax) into a SecretRef.
+// @return kInvalidArgument naming the text for an empty path, another query parameter, or a
+// version that is not a positive integer.
+absl::StatusOr<SecretRef> parseSecretRef(std::string_view text);
+
 // One secret as read. `data` is the KV payload: a JSON object whose values may be any JSON type.
 // Never printed or logged; callers handle it as they would a password.
 struct Secret {

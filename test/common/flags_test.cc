@@ -13,9 +13,8 @@ const std::vector<FlagSpec> kSpecs = {
 
 // Validate that long, short, inline and repeated forms all land in the same slots.
 TEST(FlagsTest, ParsesAllForms) {
-  auto parsed =
-      parseFlags({"-f", "a.yaml", "--file=b.yaml", "--output-dir", "/tmp/x", "--once", "pos"},
-                 kSpecs);
+  auto parsed = parseFlags(
+      {"-f", "a.yaml", "--file=b.yaml", "--output-dir", "/tmp/x", "--once", "pos"}, kSpecs);
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->all("file"), (std::vector<std::string>{"a.yaml", "b.yaml"}));
   EXPECT_EQ(parsed->get("output-dir"), "/tmp/x");

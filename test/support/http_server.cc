@@ -18,8 +18,8 @@
 #include <openssl/ssl.h>
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "test/support/ascii_util.h"
 
 namespace secretsync::test {
 
@@ -93,7 +93,7 @@ std::string urlDecode(std::string_view in, bool plus_is_space) {
 
 std::optional<std::string> HttpServerRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (absl::EqualsIgnoreCase(k, name)) {
+    if (equalsIgnoreCase(k, name)) {
       return v;
     }
   }
@@ -269,7 +269,8 @@ void HttpServer::Impl::serveRequests(Stream& stream, tcp::socket& raw, const std
         res.result(static_cast<unsigned>(status));
         res.set(http::field::content_type, "text/plain; charset=utf-8");
         res.set(http::field::connection, "close");
-        res.body() = absl::StrCat(status, " ", http::obsolete_reason(http::int_to_status(status)));
+        auto reason = http::obsolete_reason(http::int_to_status(static_cast<unsigned>(status)));
+        res.body() = absl::StrCat(status, " ", std::string(reason.data(), reason.size()));
         res.content_length(res.body().size());
         boost::system::error_code wec;
         http::write(stream, res, wec);
@@ -287,8 +288,8 @@ void HttpServer::Impl::serveRequests(Stream& stream, tcp::socket& raw, const std
       request.query = parseQuery(target.substr(qpos + 1));
     }
     for (const auto& field : req) {
-      request.headers.emplace_back(absl::AsciiStrToLower(std::string_view(
-                                       field.name_string().data(), field.name_string().size())),
+      request.headers.emplace_back(toLowerAscii(std::string_view(field.name_string().data(),
+                                                                field.name_string().size())),
                                    std::string(field.value()));
     }
     request.body = req.body();
@@ -336,12 +337,12 @@ void HttpServer::Impl::serveRequests(Stream& stream, tcp::socket& raw, const std
     }
     bool keep_alive = keep_alive_requested;
     for (const auto& [name, value] : response.headers) {
-      if (absl::EqualsIgnoreCase(name, "content-length") ||
-          absl::EqualsIgnoreCase(name, "transfer-encoding")) {
+      if (equalsIgnoreCase(name, "content-length") ||
+          equalsIgnoreCase(name, "transfer-encoding")) {
         continue;  // framing is ours to decide
       }
-      if (absl::EqualsIgnoreCase(name, "connection")) {
-        if (absl::EqualsIgnoreCase(value, "close")) {
+      if (equalsIgnoreCase(name, "connection")) {
+        if (equalsIgnoreCase(value, "close")) {
           keep_alive = false;
         }
         continue;
@@ -379,6 +380,8 @@ void HttpServer::Impl::stop() {
     std::lock_guard lock(stop_mu);
   }
   stop_cv.notify_all();
+  // Wakes the acceptor's poll() at once instead of at its next timeout.
+  ::shutdown(acceptor.native_handle(), SHUT_RDWR);
   if (accept_thread.joinable()) {
     accept_thread.join();
   }

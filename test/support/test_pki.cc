@@ -55,7 +55,7 @@ absl::Status sslError(std::string_view what) {
     ERR_error_string_n(err, buf, sizeof(buf));
     absl::StrAppend(&detail, detail.empty() ? "" : "; ", buf);
   }
-  return absl::InternalError(absl::StrCat("test pki: ", what, ": ", detail));
+  return absl::InternalError(absl::StrCat("test pki: ", std::string(what), ": ", detail));
 }
 
 absl::StatusOr<std::string> bioToString(BIO* bio) {

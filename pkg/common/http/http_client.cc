@@ -6,7 +6,8 @@ namespace secretsync::common::http {
 
 std::optional<std::string> HttpResponse::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
-    if (absl::EqualsIgnoreCase(key, name)) {
+    // Debian's Abseil has its own string_view type, so spell the conversion out.
+    if (absl::EqualsIgnoreCase(key, absl::string_view(name.data(), name.size()))) {
       return value;
     }
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -38,7 +39,7 @@ std::string_view pathTemplateOf(const VaultCall& call, std::string& storage) {
     return call.path_template;
   }
   const size_t slash = call.path.find('/');
-  storage = absl::StrCat(std::string_view(call.path).substr(0, slash), "/*");
+  storage = call.path.substr(0, slash) + "/*";
   return storage;
 }
 
@@ -47,7 +48,58 @@ bool isWhitespaceOnly(std::string_view body) {
                      [](char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); });
 }
 
+// @return the deepest nesting of arrays and objects in `body`, counting only brackets outside
+// strings, stopping early once it exceeds `limit`.
+int nestingDepth(std::string_view body, int limit) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : body) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) {
+        return deepest;
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 }  // namespace
+
+absl::StatusOr<nlohmann::json> parseReplyBody(std::string_view body) {
+  if (isWhitespaceOnly(body)) {
+    return nlohmann::json(nullptr);
+  }
+  if (nestingDepth(body, kMaxReplyNesting) > kMaxReplyNesting) {
+    return absl::DataLossError("reply body nests too deeply");
+  }
+  try {
+    nlohmann::json value = nlohmann::json::parse(body, /*cb=*/nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) {
+      return absl::DataLossError("reply body is not JSON");
+    }
+    return value;
+  } catch (const std::exception&) {
+    // allow_exceptions=false covers syntax errors; this is for anything else (allocation).
+    return absl::DataLossError("reply body is not JSON");
+  }
+}
 
 bool isRetryableVaultStatus(int status) {
   return status == 412 || status == 429 || (status >= 500 && status <= 599 && status != 501);
@@ -100,11 +152,10 @@ std::string HttpVaultTransport::urlFor(const VaultCall& call) const {
     path.remove_prefix(1);
   }
   std::string url = absl::StrCat(base_url_, "/v1/", escapeVaultPath(path));
-  char separator = '?';
+  const char* separator = "?";
   for (const auto& [key, value] : call.query) {
-    absl::StrAppend(&url, std::string_view(&separator, 1), escapeQueryComponent(key), "=",
-                    escapeQueryComponent(value));
-    separator = '&';
+    absl::StrAppend(&url, separator, escapeQueryComponent(key), "=", escapeQueryComponent(value));
+    separator = "&";
   }
   return url;
 }
@@ -191,16 +242,12 @@ absl::StatusOr<VaultReply> HttpVaultTransport::call(const VaultCall& call) {
   VaultReply reply;
   reply.status = response->status;
   reply.headers = std::move(response->headers);
-  if (!isWhitespaceOnly(response->body)) {
-    reply.body = nlohmann::json::parse(response->body, /*cb=*/nullptr, /*allow_exceptions=*/false);
-    if (reply.body.is_discarded()) {
-      if (reply.status >= 200 && reply.status <= 299) {
-        return absl::DataLossError(absl::StrCat("vault ", call.method, " ", call.path,
-                                                ": reply body is not JSON (HTTP ", reply.status,
-                                                ")"));
-      }
-      reply.body = nullptr;
-    }
+  absl::StatusOr<nlohmann::json> body = parseReplyBody(response->body);
+  if (body.ok()) {
+    reply.body = *std::move(body);
+  } else if (reply.status >= 200 && reply.status <= 299) {
+    return absl::DataLossError(absl::StrCat("vault ", call.method, " ", call.path, ": ",
+                                            body.status().message(), " (HTTP ", reply.status, ")"));
   }
   return reply;
 }

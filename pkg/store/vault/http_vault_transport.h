@@ -80,8 +80,7 @@ class HttpVaultTransport final : public VaultTransport {
 
  private:
   // @return the wait before retry `retry` (0-based) after `response`.
-  std::chrono::nanoseconds retryWait(int retry,
-                                     const common::http::HttpResponse* response) const;
+  std::chrono::nanoseconds retryWait(int retry, const common::http::HttpResponse* response) const;
 
   common::http::HttpClient& http_;
   common::Clock& clock_;
@@ -97,6 +96,13 @@ bool isRetryableVaultStatus(int status);
 // kUnavailable (connection refused or reset, DNS, empty reply). TLS failures, timeouts and bad
 // requests are not.
 bool isRetryableTransportError(const absl::Status& status);
+
+// Parses a Vault reply body: empty or blank → null; JSON → its value. Bodies that are not JSON or
+// nest deeper than kMaxReplyNesting are errors (kDataLoss, naming no content), since deep nesting
+// would overflow the stack in the recursive copies and comparisons of nlohmann::json later on.
+// Never throws.
+inline constexpr int kMaxReplyNesting = 256;
+absl::StatusOr<nlohmann::json> parseReplyBody(std::string_view body);
 
 // Percent-encodes a Vault path for a URL, keeping "/" and the characters Go's url.PathEscape keeps.
 std::string escapeVaultPath(std::string_view path);

@@ -1,0 +1,2 @@
+add_executable(store_read_bench ${CMAKE_CURRENT_LIST_DIR}/store_read_bench.cc)
+target_link_libraries(store_read_bench PRIVATE vault_store_lib flags_lib)

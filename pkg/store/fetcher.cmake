@@ -1,0 +1,4 @@
+# fetcher_lib: single-flight reads and the short TTL cache in front of StoreClients.
+add_library(fetcher_lib ${CMAKE_CURRENT_LIST_DIR}/fetcher.cc)
+target_link_libraries(fetcher_lib PUBLIC store_interface common_lib absl::status absl::statusor
+  absl::strings Threads::Threads)
