@@ -66,7 +66,8 @@ int run(int argc, char** argv) {
     std::cerr << http.status() << "\n";
     return 1;
   }
-  auto store = store::vault::VaultStore::create(std::move(config), common::realClock(), http->get());
+  auto store =
+      store::vault::VaultStore::create(std::move(config), common::realClock(), http->get());
   if (!store.ok()) {
     std::cerr << store.status() << "\n";
     return 1;

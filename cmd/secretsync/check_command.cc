@@ -26,7 +26,8 @@ const std::vector<common::FlagSpec>& checkFlags() {
       {.name = "client-cert", .help = "PEM client certificate file for mutual TLS"},
       {.name = "client-key", .help = "PEM client key file for mutual TLS"},
       {.name = "tls-server-name", .help = "name to verify the server certificate against"},
-      {.name = "tls-skip-verify", .help = "do not verify the server (never in production)",
+      {.name = "tls-skip-verify",
+       .help = "do not verify the server (never in production)",
        .boolean = true},
       {.name = "auth", .help = "token | kubernetes | approle | jwt (default token)"},
       {.name = "token-file", .help = "file holding the token (default $VAULT_TOKEN)"},
@@ -38,7 +39,8 @@ const std::vector<common::FlagSpec>& checkFlags() {
       {.name = "role-id", .help = "AppRole role_id"},
       {.name = "secret-id-file", .help = "file holding the AppRole secret_id"},
       {.name = "kv-version", .help = "auto | 1 | 2 (default auto: ask the server)"},
-      {.name = "path", .help = "secret to read, \"mount/path\" or \"mount/path?version=N\"",
+      {.name = "path",
+       .help = "secret to read, \"mount/path\" or \"mount/path?version=N\"",
        .repeated = true},
       {.name = "list", .help = "folder to list recursively", .repeated = true},
       {.name = "log-level", .help = "debug | info | warn | error (default warn)"},
@@ -188,19 +190,20 @@ int runCheck(const std::vector<std::string>& args) {
                 << ") " << secret.status().message() << "\n";
       continue;
     }
-    std::cout << "read " << text << ": version " << secret->version << ", "
-              << secret->data.size() << " keys [" << keyNames(secret->data) << "]\n";
+    std::cout << "read " << text << ": version " << secret->version << ", " << secret->data.size()
+              << " keys [" << keyNames(secret->data) << "]\n";
   }
   for (const std::string& folder : flags->all("list")) {
     auto keys = (*store)->list(folder, /*recursive=*/true);
     if (!keys.ok()) {
       ++failures;
-      std::cout << "list " << folder << ": FAILED (" << absl::StatusCodeToString(keys.status().code())
-                << ") " << keys.status().message() << "\n";
+      std::cout << "list " << folder << ": FAILED ("
+                << absl::StatusCodeToString(keys.status().code()) << ") " << keys.status().message()
+                << "\n";
       continue;
     }
-    std::cout << "list " << folder << ": " << keys->size() << " secrets [" << absl::StrJoin(*keys, ", ")
-              << "]\n";
+    std::cout << "list " << folder << ": " << keys->size() << " secrets ["
+              << absl::StrJoin(*keys, ", ") << "]\n";
   }
   if (auto ttl = (*store)->tokens().remainingTtl(); ttl.has_value()) {
     std::cout << "token ttl " << ttl->count() << "s\n";

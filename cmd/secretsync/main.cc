@@ -25,8 +25,7 @@ int runVersion(const std::vector<std::string>& args) {
     std::cerr << "secretsync version takes no arguments\n";
     return 2;
   }
-  std::cout << "secretsync " << SECRETSYNC_VERSION << " (commit " << SECRETSYNC_GIT_COMMIT
-            << ")\n";
+  std::cout << "secretsync " << SECRETSYNC_VERSION << " (commit " << SECRETSYNC_GIT_COMMIT << ")\n";
   return 0;
 }
 

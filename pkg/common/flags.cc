@@ -88,7 +88,8 @@ std::string flagsHelp(const std::vector<FlagSpec>& specs) {
   std::vector<std::string> heads;
   size_t width = 0;
   for (const FlagSpec& spec : specs) {
-    std::string head = spec.short_name.empty() ? "      " : absl::StrCat("  -", spec.short_name, ", ");
+    std::string head =
+        spec.short_name.empty() ? "      " : absl::StrCat("  -", spec.short_name, ", ");
     absl::StrAppend(&head, "--", spec.name, spec.boolean ? "" : " VALUE");
     width = std::max(width, head.size());
     heads.push_back(std::move(head));

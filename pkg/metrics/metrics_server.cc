@@ -46,8 +46,8 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::start(
   if (ports.empty()) {
     return absl::UnavailableError(absl::StrCat("metrics server on \"", shown, "\" bound no port"));
   }
-  return std::unique_ptr<MetricsServer>(new MetricsServer(
-      std::move(registry), std::move(exposer), static_cast<uint16_t>(ports.front())));
+  return std::unique_ptr<MetricsServer>(new MetricsServer(std::move(registry), std::move(exposer),
+                                                          static_cast<uint16_t>(ports.front())));
 }
 
 MetricsServer::MetricsServer(std::shared_ptr<prometheus::Registry> registry,

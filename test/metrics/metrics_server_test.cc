@@ -1,11 +1,11 @@
 #include "pkg/metrics/metrics_server.h"
 
+#include <string>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <string>
 
 #include "gtest/gtest.h"
 #include "prometheus/counter.h"
@@ -69,8 +69,7 @@ TEST(MetricsServerTest, BusyPortIsAnError) {
   auto registry = std::make_shared<prometheus::Registry>();
   auto first = MetricsServer::start("127.0.0.1:0", registry);
   ASSERT_TRUE(first.ok()) << first.status();
-  auto second =
-      MetricsServer::start("127.0.0.1:" + std::to_string((*first)->port()), registry);
+  auto second = MetricsServer::start("127.0.0.1:" + std::to_string((*first)->port()), registry);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
 }

@@ -29,13 +29,12 @@ absl::StatusOr<AuthenticatorPtr> makeAuthenticator(AuthConfig auth) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<VaultStore>> VaultStore::create(VaultStoreConfig config,
-                                                                common::Clock& clock,
-                                                                common::http::HttpClient* shared_http) {
+absl::StatusOr<std::unique_ptr<VaultStore>> VaultStore::create(
+    VaultStoreConfig config, common::Clock& clock, common::http::HttpClient* shared_http) {
   if (!absl::StartsWith(config.address, "http://") &&
       !absl::StartsWith(config.address, "https://")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "vault server \"", config.address, "\": must be an http:// or https:// URL"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("vault server \"", config.address, "\": must be an http:// or https:// URL"));
   }
   ASSIGN_OR_RETURN(AuthenticatorPtr authenticator, makeAuthenticator(std::move(config.auth)));
 

@@ -16,8 +16,8 @@
 
 namespace secretsync::store::vault {
 
-using AuthConfig = std::variant<TokenAuthConfig, KubernetesAuthConfig, AppRoleAuthConfig,
-                                JwtAuthConfig>;
+using AuthConfig =
+    std::variant<TokenAuthConfig, KubernetesAuthConfig, AppRoleAuthConfig, JwtAuthConfig>;
 
 // Everything that defines one Vault identity: server, namespace, TLS, KV layout and credentials.
 // ESO's SecretStore Vault provider, vault-csi-provider's parameters and a SecretsStoreImport all

@@ -129,7 +129,7 @@ std::string formatRfc3339Nano(common::SystemTime t) {
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   std::string out = buf;
   if (nanos > 0) {
-    char frac[16];
+    char frac[32];
     std::snprintf(frac, sizeof(frac), "%09lld", static_cast<long long>(nanos));
     std::string f = frac;
     while (!f.empty() && f.back() == '0') {

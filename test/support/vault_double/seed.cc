@@ -254,7 +254,7 @@ absl::Status applySeed(VaultDouble& vd, const nlohmann::json& seed) {
         }
       }
     }
-    vd.createToken(spec);
+    vd.createTokenWithSpec(spec);
   }
   for (const auto& k : list(seed, "kubernetes")) {
     std::string mount = str(k, "mount", "kubernetes");

@@ -344,10 +344,10 @@ std::string VaultDouble::createToken(const std::vector<std::string>& policies,
   spec.ttl = ttl;
   spec.max_ttl = max_ttl;
   spec.renewable = renewable;
-  return createToken(spec);
+  return createTokenWithSpec(spec);
 }
 
-std::string VaultDouble::createToken(const vault::TokenSpec& spec) {
+std::string VaultDouble::createTokenWithSpec(const vault::TokenSpec& spec) {
   std::lock_guard lock(mu_);
   return tokens_.create(spec).id;
 }

@@ -111,7 +111,7 @@ class VaultDouble {
                           std::chrono::seconds ttl = std::chrono::seconds(0),
                           std::chrono::seconds max_ttl = std::chrono::seconds(0),
                           bool renewable = true);
-  std::string createToken(const vault::TokenSpec& spec);
+  std::string createTokenWithSpec(const vault::TokenSpec& spec);
   bool revokeToken(const std::string& id);
   // @return whether the token exists and has not expired.
   bool tokenValid(const std::string& id);
