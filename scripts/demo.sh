@@ -45,8 +45,9 @@ printf '%s' demo-secret-id >"$work/secret-id"
 step "AppRole auth" --auth approle --role-id demo-role-id --secret-id-file "$work/secret-id" \
   --path secret/app/db
 
-step "What failures look like: a path the policy does not grant, a missing version, a wrong role" \
-  --token-file "$work/token" --path secret/ops/root --path 'secret/app/db?version=7'
+step "What failures look like: a path the policy does not grant, a missing version, a deleted one" \
+  --token-file "$work/token" --path secret/ops/root --path 'secret/app/db?version=7' \
+  --path secret/app/retired
 "$double" --mint-jwt --key demo-kubernetes-signing-key --namespace default \
   --service-account intruder --audience vault >"$work/intruder.jwt"
 step "A service account the role does not bind" \

@@ -3,6 +3,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "pkg/common/absl_view.h"
 
 namespace secretsync::store {
 namespace {
@@ -11,8 +12,7 @@ namespace {
 // store (which build their own NotFound) are never mistaken for a store answer.
 constexpr std::string_view kReasonPayload = "type.secretsync.io/store.NotFoundReason";
 
-// Debian's Abseil has its own string_view type, which std::string_view does not convert to.
-absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using common::av;
 
 std::string_view reasonName(NotFoundReason reason) {
   switch (reason) {

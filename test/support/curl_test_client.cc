@@ -1,8 +1,8 @@
 #include "test/support/curl_test_client.h"
 
-#include <curl/curl.h>
-
 #include <mutex>
+
+#include <curl/curl.h>
 
 #include "absl/strings/str_cat.h"
 #include "test/support/ascii_util.h"

@@ -28,7 +28,7 @@ struct CurlTestClientOptions {
   std::string ca_pem;           // trust these CAs (HTTPS); empty = no verification setup
   std::string client_cert_pem;  // mutual TLS
   std::string client_key_pem;
-  std::string resolve;          // CURLOPT_RESOLVE entry, e.g. "vault.test:1234:127.0.0.1"
+  std::string resolve;  // CURLOPT_RESOLVE entry, e.g. "vault.test:1234:127.0.0.1"
   long timeout_ms = 30'000;
 };
 

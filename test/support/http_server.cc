@@ -1,8 +1,5 @@
 #include "test/support/http_server.h"
 
-#include <poll.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -16,6 +13,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -172,9 +171,8 @@ void HttpServer::Impl::acceptLoop() {
     Connection& conn = connections[id];
     conn.fd = socket.native_handle();
     try {
-      conn.thread = std::thread([this, id, s = std::move(socket)]() mutable {
-        serveConnection(id, std::move(s));
-      });
+      conn.thread = std::thread(
+          [this, id, s = std::move(socket)]() mutable { serveConnection(id, std::move(s)); });
     } catch (const std::exception&) {
       // Out of threads: refuse this one connection rather than the whole server.
       connections.erase(id);
@@ -288,9 +286,9 @@ void HttpServer::Impl::serveRequests(Stream& stream, tcp::socket& raw, const std
       request.query = parseQuery(target.substr(qpos + 1));
     }
     for (const auto& field : req) {
-      request.headers.emplace_back(toLowerAscii(std::string_view(field.name_string().data(),
-                                                                field.name_string().size())),
-                                   std::string(field.value()));
+      request.headers.emplace_back(
+          toLowerAscii(std::string_view(field.name_string().data(), field.name_string().size())),
+          std::string(field.value()));
     }
     request.body = req.body();
     request.remote = remote;
@@ -337,8 +335,7 @@ void HttpServer::Impl::serveRequests(Stream& stream, tcp::socket& raw, const std
     }
     bool keep_alive = keep_alive_requested;
     for (const auto& [name, value] : response.headers) {
-      if (equalsIgnoreCase(name, "content-length") ||
-          equalsIgnoreCase(name, "transfer-encoding")) {
+      if (equalsIgnoreCase(name, "content-length") || equalsIgnoreCase(name, "transfer-encoding")) {
         continue;  // framing is ours to decide
       }
       if (equalsIgnoreCase(name, "connection")) {
@@ -376,9 +373,7 @@ void HttpServer::Impl::stop() {
     }
     return;
   }
-  {
-    std::lock_guard lock(stop_mu);
-  }
+  { std::lock_guard lock(stop_mu); }
   stop_cv.notify_all();
   // Wakes the acceptor's poll() at once instead of at its next timeout.
   ::shutdown(acceptor.native_handle(), SHUT_RDWR);
@@ -408,7 +403,7 @@ void HttpServer::Impl::stop() {
 }
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options,
-                                                               HttpHandler handler) {
+                                                              HttpHandler handler) {
   if (!handler) {
     return absl::InvalidArgumentError("HttpServer: no handler");
   }

@@ -1,13 +1,13 @@
 #include "test/support/http_server.h"
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <atomic>
-#include <chrono>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -203,9 +203,8 @@ TEST(HttpServerTest, StopInterruptsDelaysAndIdleConnections) {
 }
 
 TEST(HttpServerTest, HandlerExceptionBecomes500) {
-  auto server = startOrDie({}, [](const HttpServerRequest&) -> HttpServerResponse {
-    throw std::runtime_error("boom");
-  });
+  auto server = startOrDie(
+      {}, [](const HttpServerRequest&) -> HttpServerResponse { throw std::runtime_error("boom"); });
   ASSERT_NE(server, nullptr);
   CurlTestClient client;
   auto res = client.request("GET", server->baseUrl() + "/");

@@ -1,14 +1,11 @@
 #include "test/support/test_pki.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <memory>
 
+#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -17,6 +14,8 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -159,11 +158,11 @@ absl::StatusOr<CertAndKey> issueCertificate(const CertSpec& spec, const CertAndK
   }
   X509_NAME* name = X509_get_subject_name(cert.get());
   if (X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                                 reinterpret_cast<const unsigned char*>("secretsync-test"), -1,
-                                 -1, 0) != 1 ||
-      X509_NAME_add_entry_by_txt(
-          name, "CN", MBSTRING_ASC,
-          reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1, -1, 0) != 1) {
+                                 reinterpret_cast<const unsigned char*>("secretsync-test"), -1, -1,
+                                 0) != 1 ||
+      X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                 reinterpret_cast<const unsigned char*>(spec.common_name.c_str()),
+                                 -1, -1, 0) != 1) {
     return sslError("subject");
   }
   X509* signer_cert = issuer_cert ? issuer_cert.get() : cert.get();
@@ -178,8 +177,7 @@ absl::StatusOr<CertAndKey> issueCertificate(const CertSpec& spec, const CertAndK
                            "critical,keyCertSign,cRLSign,digitalSignature"));
   } else {
     st.Update(addExtension(cert.get(), signer_cert, NID_basic_constraints, "critical,CA:FALSE"));
-    st.Update(
-        addExtension(cert.get(), signer_cert, NID_key_usage, "critical,digitalSignature"));
+    st.Update(addExtension(cert.get(), signer_cert, NID_key_usage, "critical,digitalSignature"));
     std::vector<std::string> eku;
     if (spec.server_auth) {
       eku.push_back("serverAuth");
@@ -188,8 +186,7 @@ absl::StatusOr<CertAndKey> issueCertificate(const CertSpec& spec, const CertAndK
       eku.push_back("clientAuth");
     }
     if (!eku.empty()) {
-      st.Update(
-          addExtension(cert.get(), signer_cert, NID_ext_key_usage, absl::StrJoin(eku, ",")));
+      st.Update(addExtension(cert.get(), signer_cert, NID_ext_key_usage, absl::StrJoin(eku, ",")));
     }
   }
   std::vector<std::string> sans;
@@ -200,7 +197,8 @@ absl::StatusOr<CertAndKey> issueCertificate(const CertSpec& spec, const CertAndK
     sans.push_back(absl::StrCat("IP:", ip));
   }
   if (!sans.empty()) {
-    st.Update(addExtension(cert.get(), signer_cert, NID_subject_alt_name, absl::StrJoin(sans, ",")));
+    st.Update(
+        addExtension(cert.get(), signer_cert, NID_subject_alt_name, absl::StrJoin(sans, ",")));
   }
   st.Update(addExtension(cert.get(), signer_cert, NID_subject_key_identifier, "hash"));
   if (issuer_cert) {

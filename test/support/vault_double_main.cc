@@ -12,8 +12,6 @@
 // --mint-jwt prints a Kubernetes-style service-account JWT signed with HS256 key K and exits.
 // The seed format is documented in test/support/vault_double/seed.h.
 
-#include <signal.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -22,6 +20,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <signal.h>
 
 #include "test/support/vault_double/auth_kubernetes.h"
 #include "test/support/vault_double/seed.h"

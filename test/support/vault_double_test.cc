@@ -53,7 +53,8 @@ class VaultDoubleTest : public ::testing::Test {
     return client_.request(method, vault_->baseUrl() + "/v1/" + path, headers, body);
   }
 
-  CurlTestResponse put(const std::string& path, const json& data, const std::string& token = "root") {
+  CurlTestResponse put(const std::string& path, const json& data,
+                       const std::string& token = "root") {
     return call("POST", path, token, json{{"data", data}}.dump());
   }
 
@@ -267,7 +268,8 @@ TEST_F(VaultDoubleTest, CheckAndSet) {
   EXPECT_EQ(r.status, 200);
   r = call("POST", "secret/data/c", "root", R"({"data":{"a":2},"options":{"cas":0}})");
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(parse(r)["errors"], json({"check-and-set parameter did not match the current version"}));
+  EXPECT_EQ(parse(r)["errors"],
+            json({"check-and-set parameter did not match the current version"}));
   r = call("POST", "secret/data/c", "root", R"({"data":{"a":2},"options":{"cas":"1"}})");
   EXPECT_EQ(r.status, 200);
   r = call("POST", "secret/data/c", "root", R"({"data":{"a":2},"options":{"cas":"x"}})");
@@ -337,8 +339,9 @@ TEST_F(VaultDoubleTest, MetadataReadWritePatchDelete) {
   EXPECT_TRUE(d.contains("created_time"));
   EXPECT_TRUE(d.contains("updated_time"));
 
-  r = call("POST", "secret/metadata/m", "root",
-           R"({"custom_metadata":{"owner":"team-a"},"max_versions":5,"delete_version_after":"3h25m19s"})");
+  r = call(
+      "POST", "secret/metadata/m", "root",
+      R"({"custom_metadata":{"owner":"team-a"},"max_versions":5,"delete_version_after":"3h25m19s"})");
   EXPECT_EQ(r.status, 204);
   d = parse(call("GET", "secret/metadata/m"))["data"];
   EXPECT_EQ(d["custom_metadata"], (json{{"owner", "team-a"}}));
@@ -405,8 +408,9 @@ TEST_F(VaultDoubleTest, InvalidPathsGetWarnings) {
   EXPECT_THAT(j["warnings"][0].get<std::string>(), HasSubstr("use 'vault kv get' for this"));
   EXPECT_THAT(parse(call("LIST", "secret/data/x"))["warnings"][0].get<std::string>(),
               HasSubstr("'vault kv list'"));
-  EXPECT_THAT(parse(call("POST", "secret/foo", "root", R"({"a":1})"))["warnings"][0].get<std::string>(),
-              HasSubstr("'vault kv put'"));
+  EXPECT_THAT(
+      parse(call("POST", "secret/foo", "root", R"({"a":1})"))["warnings"][0].get<std::string>(),
+      HasSubstr("'vault kv put'"));
   EXPECT_THAT(parse(call("DELETE", "secret/foo"))["warnings"][0].get<std::string>(),
               HasSubstr("'vault kv delete'"));
   r = call("GET", "secret/data");
@@ -428,7 +432,8 @@ TEST_F(VaultDoubleTest, SubkeysAndConfig) {
 }
 
 TEST_F(VaultDoubleTest, DeleteVersionAfterInTheFutureStillReads) {
-  ASSERT_TRUE(vault_->setKeySettings("secret", "t", {.delete_version_after = std::chrono::hours(1)}).ok());
+  ASSERT_TRUE(
+      vault_->setKeySettings("secret", "t", {.delete_version_after = std::chrono::hours(1)}).ok());
   put("secret/data/t", {{"a", 1}});
   auto r = call("GET", "secret/data/t");
   EXPECT_EQ(r.status, 200);
@@ -648,14 +653,16 @@ TEST_F(VaultDoubleTest, AclGlobsAndPriority) {
   for (const char* p : {"app/a", "app/b", "app/secret", "other/x", "team1/app/db", "team2/app/x"}) {
     put(absl::StrCat("secret/data/", p), {{"v", p}});
   }
-  ASSERT_TRUE(vault_->putPolicyHcl("app", R"(
+  ASSERT_TRUE(vault_
+                  ->putPolicyHcl("app", R"(
     # comment
     path "secret/data/app/*" { capabilities = ["read", "update", "create"] }
     path "secret/data/app/secret" { capabilities = ["deny"] }
     path "secret/data/+/app/*" { capabilities = ["read"] }
     path "secret/metadata/app/" { capabilities = ["list"] }  // list the folder
     path "secret/data/other/*" { capabilities = ["patch"] }
-  )").ok());
+  )")
+                  .ok());
   std::string t = vault_->createToken({"app"});
   EXPECT_EQ(call("GET", "secret/data/app/a", t).status, 200);
   EXPECT_EQ(call("GET", "secret/data/app/secret", t).status, 403);
@@ -681,7 +688,8 @@ TEST_F(VaultDoubleTest, AclGlobsAndPriority) {
   EXPECT_EQ(call("GET", "nomount/x", t).status, 403);
   r = call("GET", "nomount/x");
   EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(parse(r)["errors"], json({"no handler for route \"nomount/x\". route entry not found."}));
+  EXPECT_EQ(parse(r)["errors"],
+            json({"no handler for route \"nomount/x\". route entry not found."}));
 }
 
 TEST_F(VaultDoubleTest, CreateVersusUpdateCapability) {
@@ -696,8 +704,9 @@ TEST_F(VaultDoubleTest, CreateVersusUpdateCapability) {
 }
 
 TEST_F(VaultDoubleTest, PolicyEndpoints) {
-  auto r = call("PUT", "sys/policies/acl/reader", "root",
-                json{{"policy", "path \"secret/data/*\" {\n  capabilities = [\"read\"]\n}\n"}}.dump());
+  auto r =
+      call("PUT", "sys/policies/acl/reader", "root",
+           json{{"policy", "path \"secret/data/*\" {\n  capabilities = [\"read\"]\n}\n"}}.dump());
   EXPECT_EQ(r.status, 204);
   r = call("GET", "sys/policies/acl/reader");
   EXPECT_EQ(parse(r)["data"]["name"], "reader");
@@ -706,7 +715,8 @@ TEST_F(VaultDoubleTest, PolicyEndpoints) {
               ::testing::Contains("reader"));
   put("secret/data/x", {{"a", 1}});
   EXPECT_EQ(call("GET", "secret/data/x", vault_->createToken({"reader"})).status, 200);
-  r = call("PUT", "sys/policies/acl/bad", "root", R"({"policy":"path \"x\" { capabilities = [\"fly\"] }"})");
+  r = call("PUT", "sys/policies/acl/bad", "root",
+           R"({"policy":"path \"x\" { capabilities = [\"fly\"] }"})");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(call("DELETE", "sys/policies/acl/reader").status, 204);
   EXPECT_EQ(call("GET", "sys/policies/acl/reader").status, 404);
@@ -721,15 +731,16 @@ class KubernetesAuthTest : public VaultDoubleTest {
     VaultDoubleTest::SetUp();
     for (const char* mount : {"kubernetes", "kubernetes_local"}) {
       vault_->enableKubernetesAuth(mount, {.jwt_hs256_key = kK8sKey});
-      ASSERT_TRUE(vault_
-                      ->addKubernetesRole(mount, {.name = "app",
-                                                  .bound_service_account_names = {"app", "web-*"},
-                                                  .bound_service_account_namespaces = {"default", "apps-*"},
-                                                  .audience = "vault",
-                                                  .policies = {"app-read"},
-                                                  .token_ttl = std::chrono::hours(1),
-                                                  .token_max_ttl = std::chrono::hours(24)})
-                      .ok());
+      ASSERT_TRUE(
+          vault_
+              ->addKubernetesRole(mount, {.name = "app",
+                                          .bound_service_account_names = {"app", "web-*"},
+                                          .bound_service_account_namespaces = {"default", "apps-*"},
+                                          .audience = "vault",
+                                          .policies = {"app-read"},
+                                          .token_ttl = std::chrono::hours(1),
+                                          .token_max_ttl = std::chrono::hours(24)})
+              .ok());
     }
   }
   CurlTestResponse login(const std::string& mount, const json& body) {
@@ -759,8 +770,9 @@ TEST_F(KubernetesAuthTest, LoginIssuesToken) {
   std::string token = auth["client_token"];
   EXPECT_EQ(call("GET", "auth/token/lookup-self", token).status, 200);
   // Globs in bindings, and the Stronghold-style mount.
-  EXPECT_EQ(login("kubernetes_local", {{"role", "app"}, {"jwt", k8sJwt("apps-prod", "web-1")}}).status,
-            200);
+  EXPECT_EQ(
+      login("kubernetes_local", {{"role", "app"}, {"jwt", k8sJwt("apps-prod", "web-1")}}).status,
+      200);
   EXPECT_EQ(vault_->loginCount("kubernetes"), 1u);
   EXPECT_EQ(vault_->loginCount("kubernetes_local"), 1u);
   EXPECT_EQ(vault_->loginSuccessCount("kubernetes"), 1u);
@@ -778,11 +790,14 @@ TEST_F(KubernetesAuthTest, ErrorsFollowTheReference) {
 
   r = login("kubernetes", {{"role", "app"}, {"jwt", k8sJwt("default", "other")}});
   EXPECT_EQ(r.status, 403);
-  EXPECT_THAT(parse(r)["errors"][0].get<std::string>(), HasSubstr("service account name not authorized"));
+  EXPECT_THAT(parse(r)["errors"][0].get<std::string>(),
+              HasSubstr("service account name not authorized"));
   r = login("kubernetes", {{"role", "app"}, {"jwt", k8sJwt("kube-system", "app")}});
   EXPECT_EQ(r.status, 403);
   EXPECT_THAT(parse(r)["errors"][0].get<std::string>(), HasSubstr("namespace not authorized"));
-  r = login("kubernetes", {{"role", "app"}, {"jwt", k8sJwt("default", "app", {"vault"}, std::chrono::hours(1), "wrong-key")}});
+  r = login("kubernetes",
+            {{"role", "app"},
+             {"jwt", k8sJwt("default", "app", {"vault"}, std::chrono::hours(1), "wrong-key")}});
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(parse(r)["errors"], json({kPermissionDenied}));
   r = login("kubernetes", {{"role", "app"}, {"jwt", k8sJwt("default", "app", {"other"})}});
@@ -804,29 +819,33 @@ TEST_F(KubernetesAuthTest, ErrorsFollowTheReference) {
 
 TEST_F(KubernetesAuthTest, TokenReviewerCallback) {
   std::atomic<int> reviews{0};
-  vault_->setTokenReviewer("kubernetes", [&](const std::string& jwt,
-                                             const std::vector<std::string>& audiences)
-                                             -> absl::StatusOr<vault::ServiceAccountInfo> {
-    ++reviews;
-    EXPECT_THAT(audiences, ElementsAre("vault"));
-    if (jwt.find('.') == std::string::npos) {
-      return absl::UnauthenticatedError("bad");
-    }
-    auto parsed = vault::parseJwt(jwt);
-    const json& k = parsed->claims["kubernetes.io"];
-    if (k["serviceaccount"]["name"] == "revoked") {
-      return absl::UnauthenticatedError("token revoked");
-    }
-    return vault::ServiceAccountInfo{k["namespace"], k["serviceaccount"]["name"], "uid-1234"};
-  });
+  vault_->setTokenReviewer(
+      "kubernetes",
+      [&](const std::string& jwt,
+          const std::vector<std::string>& audiences) -> absl::StatusOr<vault::ServiceAccountInfo> {
+        ++reviews;
+        EXPECT_THAT(audiences, ElementsAre("vault"));
+        if (jwt.find('.') == std::string::npos) {
+          return absl::UnauthenticatedError("bad");
+        }
+        auto parsed = vault::parseJwt(jwt);
+        const json& k = parsed->claims["kubernetes.io"];
+        if (k["serviceaccount"]["name"] == "revoked") {
+          return absl::UnauthenticatedError("token revoked");
+        }
+        return vault::ServiceAccountInfo{k["namespace"], k["serviceaccount"]["name"], "uid-1234"};
+      });
   // Signed with any key: the reviewer, not the key, decides.
-  EXPECT_EQ(login("kubernetes", {{"role", "app"},
-                                 {"jwt", k8sJwt("default", "app", {"vault"}, std::chrono::hours(1), "x")}})
+  EXPECT_EQ(login("kubernetes",
+                  {{"role", "app"},
+                   {"jwt", k8sJwt("default", "app", {"vault"}, std::chrono::hours(1), "x")}})
                 .status,
             200);
-  vault_->addKubernetesRole("kubernetes", {.name = "any", .bound_service_account_names = {"*"},
-                                           .bound_service_account_namespaces = {"*"},
-                                           .audience = "vault"})
+  vault_
+      ->addKubernetesRole("kubernetes", {.name = "any",
+                                         .bound_service_account_names = {"*"},
+                                         .bound_service_account_namespaces = {"*"},
+                                         .audience = "vault"})
       .IgnoreError();
   auto r = login("kubernetes", {{"role", "any"}, {"jwt", k8sJwt("default", "revoked")}});
   EXPECT_EQ(r.status, 403);
@@ -856,8 +875,12 @@ TEST(MintServiceAccountJwtTest, HasKubernetesClaims) {
 // --- AppRole and JWT auth (§2.5) ----------------------------------------------------------
 
 TEST_F(VaultDoubleTest, AppRoleLogin) {
-  ASSERT_TRUE(vault_->addAppRole({.name = "ci", .role_id = "rid", .secret_ids = {"sid"},
-                                  .policies = {"p"}, .token_ttl = std::chrono::minutes(20)})
+  ASSERT_TRUE(vault_
+                  ->addAppRole({.name = "ci",
+                                .role_id = "rid",
+                                .secret_ids = {"sid"},
+                                .policies = {"p"},
+                                .token_ttl = std::chrono::minutes(20)})
                   .ok());
   auto r = call("POST", "auth/approle/login", "", R"({"role_id":"rid","secret_id":"sid"})");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -878,9 +901,11 @@ TEST_F(VaultDoubleTest, AppRoleLogin) {
 
 TEST_F(VaultDoubleTest, JwtLogin) {
   vault_->enableJwtAuth("jwt", {.hs256_key = kJwtKey});
-  ASSERT_TRUE(vault_->addJwtRole("jwt", {.name = "ci", .bound_audiences = {"vault"},
-                                         .bound_subject = "repo:org/app",
-                                         .policies = {"p"}})
+  ASSERT_TRUE(vault_
+                  ->addJwtRole("jwt", {.name = "ci",
+                                       .bound_audiences = {"vault"},
+                                       .bound_subject = "repo:org/app",
+                                       .policies = {"p"}})
                   .ok());
   ASSERT_TRUE(vault_->addJwtRole("jwt", {.name = "noaud", .policies = {"p"}}).ok());
   ASSERT_TRUE(vault_->addJwtRole("jwt", {.name = "web", .role_type = "oidc"}).ok());
@@ -985,8 +1010,9 @@ TEST_F(VaultDoubleTest, PreflightMounts) {
             json({"preflight capability check returned 403, please ensure client's policies "
                   "grant access to path \"nomount/x/\""}));
   vault_->putPolicy("one", {{"secret/data/app/db", {vault::Capability::kRead}}});
-  EXPECT_EQ(call("GET", "sys/internal/ui/mounts/secret/app/db", vault_->createToken({"one"})).status,
-            200);
+  EXPECT_EQ(
+      call("GET", "sys/internal/ui/mounts/secret/app/db", vault_->createToken({"one"})).status,
+      200);
   r = call("GET", "sys/internal/ui/mounts/secret/app/db", vault_->createToken({}));
   EXPECT_EQ(r.status, 403);
   EXPECT_THAT(parse(r)["errors"][0].get<std::string>(), StartsWith("preflight capability check"));
@@ -996,8 +1022,9 @@ TEST_F(VaultDoubleTest, SysMounts) {
   auto r = call("POST", "sys/mounts/apps/kv", "root", R"({"type":"kv-v2"})");
   EXPECT_EQ(r.status, 204);
   EXPECT_EQ(put("apps/kv/data/x", {{"a", 1}}).status, 200);
-  EXPECT_EQ(call("POST", "sys/mounts/old", "root", R"({"type":"kv","options":{"version":"1"}})").status,
-            204);
+  EXPECT_EQ(
+      call("POST", "sys/mounts/old", "root", R"({"type":"kv","options":{"version":"1"}})").status,
+      204);
   EXPECT_EQ(call("POST", "old/x", "root", R"({"a":1})").status, 204);
   r = call("POST", "sys/mounts/secret", "root", R"({"type":"kv"})");
   EXPECT_EQ(r.status, 400);
@@ -1010,8 +1037,7 @@ TEST_F(VaultDoubleTest, SysMounts) {
 }
 
 TEST_F(VaultDoubleTest, Leases) {
-  EXPECT_EQ(call("PUT", "sys/leases/revoke", "root", R"({"lease_id":"db/creds/x/1"})").status,
-            204);
+  EXPECT_EQ(call("PUT", "sys/leases/revoke", "root", R"({"lease_id":"db/creds/x/1"})").status, 204);
   auto r = call("PUT", "sys/leases/revoke", "root", R"({"lease_id":"db/creds/x/1","sync":false})");
   EXPECT_EQ(r.status, 202);
   EXPECT_EQ(r.body, "");
@@ -1100,8 +1126,9 @@ TEST_F(VaultDoubleTest, Counters) {
 }
 
 TEST_F(VaultDoubleTest, ConcurrentClients) {
-  vault_->putPolicy("rw", {{"secret/*", {vault::Capability::kRead, vault::Capability::kCreate,
-                                         vault::Capability::kUpdate}}});
+  vault_->putPolicy(
+      "rw", {{"secret/*",
+              {vault::Capability::kRead, vault::Capability::kCreate, vault::Capability::kUpdate}}});
   std::string token = vault_->createToken({"rw"});
   constexpr int kThreads = 24;
   constexpr int kOps = 20;
@@ -1142,7 +1169,8 @@ TEST_F(VaultDoubleTest, ServesHttps) {
   EXPECT_THAT(vault_->baseUrl(), StartsWith("https://127.0.0.1:"));
   ASSERT_TRUE(vault_->putSecret("secret", "tls", {{"a", "b"}}).ok());
   CurlTestClient tls({.ca_pem = pki->ca.cert_pem});
-  auto r = tls.request("GET", vault_->baseUrl() + "/v1/secret/data/tls", {{"X-Vault-Token", "root"}});
+  auto r =
+      tls.request("GET", vault_->baseUrl() + "/v1/secret/data/tls", {{"X-Vault-Token", "root"}});
   EXPECT_EQ(r.status, 200) << r.error;
   EXPECT_EQ(parse(r)["data"]["data"]["a"], "b");
 }
@@ -1157,12 +1185,12 @@ TEST_F(VaultDoubleTest, DemoSeedApplies) {
   EXPECT_EQ(parse(r)["data"]["metadata"]["custom_metadata"]["owner"], "payments");
   EXPECT_EQ(parse(call("GET", "kv1/legacy/smtp", "hvs.demo-app-token"))["data"]["user"], "mailer");
   EXPECT_EQ(call("GET", "team/kv/data/billing/stripe", "hvs.demo-app-token").status, 200);
-  auto login = call("POST", "auth/kubernetes/login", "",
-                    json{{"role", "app"},
-                         {"jwt", mintServiceAccountJwt("demo-kubernetes-signing-key", "apps-x",
-                                                       "app", {"vault"},
-                                                       clock_.now() + std::chrono::hours(1))}}
-                        .dump());
+  auto login =
+      call("POST", "auth/kubernetes/login", "",
+           json{{"role", "app"},
+                {"jwt", mintServiceAccountJwt("demo-kubernetes-signing-key", "apps-x", "app",
+                                              {"vault"}, clock_.now() + std::chrono::hours(1))}}
+               .dump());
   EXPECT_EQ(login.status, 200) << login.body;
   EXPECT_FALSE(applySeed(*vault_, json{{"mounts", {{{"path", "x"}, {"type", "pki"}}}}}).ok());
   EXPECT_FALSE(applySeed(*vault_, json::array()).ok());

@@ -5,12 +5,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "pkg/common/absl_view.h"
 
 namespace secretsync::store::vault {
 namespace {
 
-// Debian's Abseil has its own string_view type, which std::string_view does not convert to.
-absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using common::av;
 
 absl::Status malformed(std::string_view what, std::string_view field, std::string_view problem) {
   return absl::DataLossError(

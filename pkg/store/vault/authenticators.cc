@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "pkg/common/absl_view.h"
 #include "pkg/store/vault/auth_reply.h"
 #include "pkg/store/vault/jwt_source.h"
 #include "pkg/store/vault/vault_errors.h"
@@ -15,8 +16,7 @@ namespace {
 
 constexpr std::string_view kLookupSelfPath = "auth/token/lookup-self";
 
-// Debian's Abseil has its own string_view type, which std::string_view does not convert to.
-absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using common::av;
 
 // Prefixes `status`'s message with `context`, keeping its code (callers branch on codes).
 absl::Status withContext(const absl::Status& status, std::string_view context) {

@@ -18,6 +18,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "pkg/common/absl_view.h"
 
 namespace secretsync::store::vault {
 namespace {
@@ -42,8 +43,7 @@ class ScopedFd {
   int fd_;
 };
 
-// Debian's Abseil has its own string_view type, which std::string_view does not convert to.
-absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using common::av;
 
 std::string errnoText(int error) { return std::strerror(error); }
 

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "pkg/common/absl_view.h"
 #include "pkg/store/vault/auth_reply.h"
 #include "pkg/store/vault/vault_errors.h"
 
@@ -17,8 +18,7 @@ constexpr std::string_view kRenewSelfPath = "auth/token/renew-self";
 // Failed refreshes are not retried sooner than this, however close expiry is.
 constexpr std::chrono::seconds kMinRetryDelay{1};
 
-// Debian's Abseil has its own string_view type, which std::string_view does not convert to.
-absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using common::av;
 
 absl::Status withContext(const absl::Status& status, std::string_view context) {
   return absl::Status(status.code(), absl::StrCat(av(context), ": ", status.message()));

@@ -10,13 +10,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "pkg/common/absl_view.h"
 #include "pkg/store/store_client.h"
 
 namespace secretsync::store::vault {
 namespace {
 
-// Debian's Abseil has its own string_view type, which std::string_view does not convert to.
-absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using common::av;
 
 // Longest quoted Vault message, and longest joined list of them: enough for any real Vault error,
 // short enough that a server echoing a huge input cannot flood logs, events or status.

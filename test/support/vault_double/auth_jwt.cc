@@ -55,7 +55,8 @@ LoginOutcome jwtLogin(const std::string& mount, const JwtAuthConfig& config,
   }
   if (role->bound_audiences.empty()) {
     if (claims.contains("aud")) {
-      return LoginOutcome::error(400, "audience claim found in JWT but no audiences bound to the role");
+      return LoginOutcome::error(400,
+                                 "audience claim found in JWT but no audiences bound to the role");
     }
   } else {
     bool match = false;
@@ -69,11 +70,13 @@ LoginOutcome jwtLogin(const std::string& mount, const JwtAuthConfig& config,
     }
   }
   if (!role->bound_subject.empty() && stringField(claims, "sub") != role->bound_subject) {
-    return LoginOutcome::error(400, "error validating claims: sub claim does not match bound subject");
+    return LoginOutcome::error(400,
+                               "error validating claims: sub claim does not match bound subject");
   }
   std::string user = stringField(claims, role->user_claim.c_str());
   if (user.empty()) {
-    return LoginOutcome::error(400, absl::StrCat("claim \"", role->user_claim, "\" not found in token"));
+    return LoginOutcome::error(400,
+                               absl::StrCat("claim \"", role->user_claim, "\" not found in token"));
   }
   LoginOutcome ok;
   ok.token.policies = role->policies;

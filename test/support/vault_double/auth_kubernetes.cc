@@ -66,8 +66,8 @@ LoginOutcome kubernetesLogin(const std::string& mount, const KubernetesAuthConfi
   auto exp = claims.find("exp");
   if (exp != claims.end() && exp->is_number() &&
       unixSeconds(now) > exp->get<int64_t>() + kLeewaySeconds) {
-    return LoginOutcome::error(403, "go-jose/go-jose/jwt: validation failed, token is expired (exp)",
-                               true);
+    return LoginOutcome::error(
+        403, "go-jose/go-jose/jwt: validation failed, token is expired (exp)", true);
   }
   auto nbf = claims.find("nbf");
   if (nbf != claims.end() && nbf->is_number() &&
@@ -76,8 +76,8 @@ LoginOutcome kubernetesLogin(const std::string& mount, const KubernetesAuthConfi
         403, "go-jose/go-jose/jwt: validation failed, token not valid yet (nbf)", true);
   }
   if (!config.issuer.empty() && stringField(claims, "iss") != config.issuer) {
-    return LoginOutcome::error(403, "go-jose/go-jose/jwt: validation failed, invalid issuer claim (iss)",
-                               true);
+    return LoginOutcome::error(
+        403, "go-jose/go-jose/jwt: validation failed, invalid issuer claim (iss)", true);
   }
   if (!role->audience.empty() && !audienceContains(claims, role->audience)) {
     return LoginOutcome::error(

@@ -96,9 +96,8 @@ HttpServerResponse coreError(int status, const std::vector<std::string>& message
   if (!settings.multierror || messages.empty()) {
     return errorResponse(status, messages);
   }
-  std::string text = messages.size() == 1
-                         ? std::string("1 error occurred:\n")
-                         : absl::StrCat(messages.size(), " errors occurred:\n");
+  std::string text = messages.size() == 1 ? std::string("1 error occurred:\n")
+                                          : absl::StrCat(messages.size(), " errors occurred:\n");
   for (const auto& m : messages) {
     absl::StrAppend(&text, "\t* ", m, "\n");
   }
@@ -125,8 +124,8 @@ std::string formatRfc3339Nano(common::SystemTime t) {
   std::tm tm{};
   gmtime_r(&tt, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   std::string out = buf;
   if (nanos > 0) {
     char frac[32];
@@ -267,16 +266,15 @@ std::string newUuid() {
   a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
   char buf[40];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
-                static_cast<unsigned>(a & 0xffff), static_cast<unsigned>(b >> 48),
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
+                static_cast<unsigned>(b >> 48),
                 static_cast<unsigned long long>(b & 0xffffffffffffULL));
   return buf;
 }
 
 std::string randomAlnum(size_t n) {
-  static constexpr char kChars[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  static constexpr char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   std::uniform_int_distribution<size_t> dist(0, sizeof(kChars) - 2);
   std::string out;
   out.reserve(n);

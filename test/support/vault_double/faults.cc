@@ -47,13 +47,12 @@ uint64_t FaultInjector::add(FaultRule rule) {
 }
 
 void FaultInjector::remove(uint64_t id) {
-  rules_.erase(std::remove_if(rules_.begin(), rules_.end(),
-                              [id](const Entry& e) { return e.id == id; }),
-               rules_.end());
+  rules_.erase(
+      std::remove_if(rules_.begin(), rules_.end(), [id](const Entry& e) { return e.id == id; }),
+      rules_.end());
 }
 
-std::optional<FaultRule> FaultInjector::match(const std::string& method,
-                                              const std::string& path) {
+std::optional<FaultRule> FaultInjector::match(const std::string& method, const std::string& path) {
   for (auto it = rules_.begin(); it != rules_.end(); ++it) {
     const FaultRule& r = it->rule;
     if (r.times == 0) {

@@ -30,7 +30,8 @@ std::string base64UrlEncode(std::string_view in) {
   size_t i = 0;
   while (i + 2 < in.size()) {
     uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+                 (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
     out.push_back(kB64Url[(v >> 18) & 63]);
     out.push_back(kB64Url[(v >> 12) & 63]);
     out.push_back(kB64Url[(v >> 6) & 63]);
@@ -42,8 +43,8 @@ std::string base64UrlEncode(std::string_view in) {
     out.push_back(kB64Url[(v >> 18) & 63]);
     out.push_back(kB64Url[(v >> 12) & 63]);
   } else if (i + 2 == in.size()) {
-    uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8);
+    uint32_t v =
+        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
     out.push_back(kB64Url[(v >> 18) & 63]);
     out.push_back(kB64Url[(v >> 12) & 63]);
     out.push_back(kB64Url[(v >> 6) & 63]);

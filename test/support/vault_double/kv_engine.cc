@@ -129,8 +129,8 @@ std::optional<std::vector<int64_t>> parseVersions(const nlohmann::json& fields) 
     size_t start = 0;
     while (start <= s.size()) {
       size_t comma = s.find(',', start);
-      std::string part = s.substr(start, comma == std::string::npos ? std::string::npos
-                                                                     : comma - start);
+      std::string part =
+          s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       if (!part.empty() && !add(nlohmann::json(part))) {
         return std::nullopt;
       }
@@ -179,8 +179,8 @@ std::string validateCustomMetadata(const std::map<std::string, std::string>& m) 
   if (errs.empty()) {
     return "";
   }
-  std::string text = errs.size() == 1 ? "1 error occurred:\n"
-                                      : absl::StrCat(errs.size(), " errors occurred:\n");
+  std::string text =
+      errs.size() == 1 ? "1 error occurred:\n" : absl::StrCat(errs.size(), " errors occurred:\n");
   for (const auto& e : errs) {
     absl::StrAppend(&text, "\t* ", e, "\n");
   }
@@ -238,7 +238,7 @@ nlohmann::json KvV2Engine::versionMetadata(const KvKey& key, int64_t version, bo
   nlohmann::json m;
   m["created_time"] = formatRfc3339Nano(v.created_time);
   m["custom_metadata"] = key.custom_metadata.has_value() ? nlohmann::json(*key.custom_metadata)
-                                                          : nlohmann::json(nullptr);
+                                                         : nlohmann::json(nullptr);
   m["deletion_time"] = ts(v.deletion_time);
   m["destroyed"] = v.destroyed;
   m["version"] = version;
@@ -301,8 +301,7 @@ absl::StatusOr<int64_t> KvV2Engine::put(const std::string& path, const nlohmann:
   int64_t max = effectiveMaxVersions(key);
   if (key.current_version - key.oldest_version >= max) {
     int64_t delete_through = key.current_version - max;
-    for (auto it = key.versions.begin();
-         it != key.versions.end() && it->first <= delete_through;) {
+    for (auto it = key.versions.begin(); it != key.versions.end() && it->first <= delete_through;) {
       it = key.versions.erase(it);
     }
     key.oldest_version = delete_through + 1;
@@ -377,7 +376,7 @@ HttpServerResponse KvV2Engine::handle(const KvRequest& req, const KvContext& ctx
   size_t slash = rel.find('/');
   std::string head = slash == std::string::npos ? rel : rel.substr(0, slash);
   std::string tail = slash == std::string::npos ? "" : rel.substr(slash + 1);
-  static const std::set<std::string> kKnown = {"data",    "metadata", "delete",
+  static const std::set<std::string> kKnown = {"data",     "metadata", "delete",
                                                "undelete", "destroy",  "subkeys"};
   if (kKnown.count(head) == 0) {
     return kvRaw(404, nullptr, ctx, {invalidKvV2PathWarning(verbFor(req.op))});
@@ -560,7 +559,7 @@ HttpServerResponse KvV2Engine::readMetadata(const std::string& path, const KvCon
       {"created_time", formatRfc3339Nano(key->created_time)},
       {"current_version", key->current_version},
       {"custom_metadata", key->custom_metadata.has_value() ? nlohmann::json(*key->custom_metadata)
-                                                            : nlohmann::json(nullptr)},
+                                                           : nlohmann::json(nullptr)},
       {"delete_version_after", formatGoDuration(key->delete_version_after)},
       {"max_versions", key->max_versions},
       {"oldest_version", key->oldest_version},

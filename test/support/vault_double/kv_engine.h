@@ -98,10 +98,8 @@ class KvV2Engine : public KvEngine {
   nlohmann::json versionMetadata(const KvKey& key, int64_t version, bool flat_data) const;
 
   HttpServerResponse readData(const std::string& path, const KvRequest& req, const KvContext& ctx);
-  HttpServerResponse writeData(const std::string& path, const KvRequest& req,
-                               const KvContext& ctx);
-  HttpServerResponse patchData(const std::string& path, const KvRequest& req,
-                               const KvContext& ctx);
+  HttpServerResponse writeData(const std::string& path, const KvRequest& req, const KvContext& ctx);
+  HttpServerResponse patchData(const std::string& path, const KvRequest& req, const KvContext& ctx);
   HttpServerResponse deleteData(const std::string& path, const KvContext& ctx);
   HttpServerResponse versionsOp(const std::string& what, const std::string& path,
                                 const KvRequest& req, const KvContext& ctx);

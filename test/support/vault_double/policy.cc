@@ -36,7 +36,9 @@ size_t firstWildcard(std::string_view p) {
                   star == std::string_view::npos ? p.size() : star);
 }
 
-size_t countPlus(std::string_view p) { return static_cast<size_t>(std::count(p.begin(), p.end(), '+')); }
+size_t countPlus(std::string_view p) {
+  return static_cast<size_t>(std::count(p.begin(), p.end(), '+'));
+}
 
 bool endsWithStar(std::string_view p) { return !p.empty() && p.back() == '*'; }
 
@@ -397,8 +399,9 @@ const Policy& defaultPolicy() {
         {"sys/wrapping/unwrap", {Capability::kUpdate}},
         {"sys/wrapping/lookup", {Capability::kUpdate}},
         {"sys/internal/ui/resultant-acl", {Capability::kRead}},
-        {"cubbyhole/*", {Capability::kCreate, Capability::kRead, Capability::kUpdate,
-                         Capability::kDelete, Capability::kList}},
+        {"cubbyhole/*",
+         {Capability::kCreate, Capability::kRead, Capability::kUpdate, Capability::kDelete,
+          Capability::kList}},
     };
     p->hcl = policyToHcl(*p);
     return p;

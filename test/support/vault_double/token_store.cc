@@ -15,7 +15,7 @@ int64_t Token::ttlSeconds(common::MonotonicTime now) const {
   if (!expires) {
     return 0;
   }
-  auto left = std::chrono::duration_cast<std::chrono::seconds>(expires_mono - now).count();
+  auto left = std::chrono::round<std::chrono::seconds>(expires_mono - now).count();
   return left < 0 ? 0 : left;
 }
 
@@ -50,6 +50,7 @@ Token& TokenStore::create(const TokenSpec& spec) {
     t.creation_ttl = spec.ttl.count() > 0 ? spec.ttl : kSystemMaxTtl;
     t.creation_ttl = std::min(t.creation_ttl, t.max_ttl);
     t.expires_mono = t.created_mono + t.creation_ttl;
+    t.granted_ttl = t.creation_ttl;
   }
   auto [it, inserted] = tokens_.insert_or_assign(t.id, std::move(t));
   return it->second;
@@ -88,13 +89,13 @@ RenewResult TokenStore::renew(Token& token, std::chrono::seconds increment) {
   }
   std::chrono::seconds ttl = increment.count() > 0 ? increment : token.creation_ttl;
   if (ttl > max_left) {
-    result.warnings.push_back(absl::StrCat("TTL of \"", formatGoDuration(ttl),
-                                           "\" exceeded the effective max_ttl of \"",
-                                           formatGoDuration(max_left),
-                                           "\"; TTL value is capped accordingly"));
+    result.warnings.push_back(
+        absl::StrCat("TTL of \"", formatGoDuration(ttl), "\" exceeded the effective max_ttl of \"",
+                     formatGoDuration(max_left), "\"; TTL value is capped accordingly"));
     ttl = max_left;
   }
   token.expires_mono = now + ttl;
+  token.granted_ttl = ttl;
   token.last_renewal = clock_.now();
   result.ttl = ttl;
   return result;
@@ -145,7 +146,7 @@ nlohmann::json TokenStore::authBlock(const Token& t) const {
     a["token_policies"] = t.policies;
   }
   a["metadata"] = t.meta.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.meta);
-  a["lease_duration"] = t.ttlSeconds(clock_.monotonicNow());
+  a["lease_duration"] = t.expires ? t.granted_ttl.count() : 0;
   a["renewable"] = t.renewable;
   a["entity_id"] = "";
   a["token_type"] = "service";

@@ -45,8 +45,10 @@ struct Token {
   bool renewable = false;
   bool orphan = false;
   int num_uses = 0;
-  bool expires = true;              // false for root tokens
+  bool expires = true;  // false for root tokens
   std::chrono::seconds creation_ttl{0};
+  // The TTL granted by the last create or renew: auth.lease_duration reports it.
+  std::chrono::seconds granted_ttl{0};
   std::chrono::seconds explicit_max_ttl{0};
   std::chrono::seconds max_ttl{0};  // effective, from creation
   common::SystemTime creation_time;
@@ -56,7 +58,7 @@ struct Token {
   std::optional<common::SystemTime> last_renewal;
 
   bool isRoot() const;
-  // @return seconds left, rounded down; 0 for non-expiring tokens.
+  // @return seconds left, rounded to the nearest second; 0 for non-expiring tokens.
   int64_t ttlSeconds(common::MonotonicTime now) const;
 };
 

@@ -121,9 +121,8 @@ absl::StatusOr<std::unique_ptr<VaultDouble>> VaultDouble::start(VaultDoubleOptio
   http.port = vd->options_.port;
   http.tls = vd->options_.tls;
   VaultDouble* raw = vd.get();
-  auto server = HttpServer::start(http, [raw](const HttpServerRequest& req) {
-    return raw->handle(req);
-  });
+  auto server =
+      HttpServer::start(http, [raw](const HttpServerRequest& req) { return raw->handle(req); });
   if (!server.ok()) {
     return server.status();
   }
@@ -162,8 +161,7 @@ absl::Status VaultDouble::mountKv(const std::string& raw_path, int version,
   return mountLocked(ns, path, version);
 }
 
-absl::Status VaultDouble::mountLocked(const std::string& ns, const std::string& path,
-                                      int version) {
+absl::Status VaultDouble::mountLocked(const std::string& ns, const std::string& path, int version) {
   if (path.empty()) {
     return absl::InvalidArgumentError("empty mount path");
   }
@@ -225,8 +223,7 @@ vault::KvV2Engine* VaultDouble::v2(const std::string& ns, const std::string& mou
 }
 
 absl::StatusOr<int64_t> VaultDouble::putSecret(const std::string& mount, const std::string& path,
-                                               const nlohmann::json& data,
-                                               const std::string& ns) {
+                                               const nlohmann::json& data, const std::string& ns) {
   std::lock_guard lock(mu_);
   MountEntry* m = exactMount(ns, mount);
   if (m == nullptr) {
@@ -642,6 +639,12 @@ HttpServerResponse VaultDouble::route(const HttpServerRequest& req, const std::s
   if (raw_path == "sys/seal-status") {
     return sealStatus(req);
   }
+  if (raw_path == "sys/init") {
+    if (req.method != "GET") {
+      return errorResponse(405, {});
+    }
+    return vault::jsonResponse(200, vault::encodeJson(nlohmann::json{{"initialized", true}}));
+  }
 
   std::unique_lock lock(mu_);
   const vault::WireSettings wire = wire_;
@@ -761,7 +764,7 @@ HttpServerResponse VaultDouble::route(const HttpServerRequest& req, const std::s
       break;
     case Operation::kWrite:
       cap = (mount != nullptr && mount->engine->exists(rel)) ? Capability::kUpdate
-                                                            : Capability::kCreate;
+                                                             : Capability::kCreate;
       break;
     case Operation::kPatch:
       cap = Capability::kPatch;
@@ -840,11 +843,12 @@ HttpServerResponse VaultDouble::tokenEndpoint(const std::string& path, Operation
     e.mount_type = "token";
     return vault::envelopeResponse(e, wire);
   };
-  Capability cap = op == Operation::kRead   ? Capability::kRead
-                   : op == Operation::kList ? Capability::kList
+  Capability cap = op == Operation::kRead     ? Capability::kRead
+                   : op == Operation::kList   ? Capability::kList
                    : op == Operation::kDelete ? Capability::kDelete
                                               : Capability::kUpdate;
-  if (!acl.allows(path, cap) && !(cap == Capability::kUpdate && acl.allows(path, Capability::kCreate))) {
+  if (!acl.allows(path, cap) &&
+      !(cap == Capability::kUpdate && acl.allows(path, Capability::kCreate))) {
     return vault::permissionDenied(wire);
   }
   if (path == "auth/token/lookup-self") {
@@ -958,8 +962,8 @@ HttpServerResponse VaultDouble::tokenEndpoint(const std::string& path, Operation
     vault::Token& created = tokens_.create(spec);
     return tokenOk(nullptr, tokens_.authBlock(created));
   }
-  return errorResponse(404, {absl::StrCat("no handler for route \"", path,
-                                          "\". route entry not found.")});
+  return errorResponse(
+      404, {absl::StrCat("no handler for route \"", path, "\". route entry not found.")});
 }
 
 HttpServerResponse VaultDouble::preflight(const std::string& raw, const std::string& ns,

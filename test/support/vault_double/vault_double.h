@@ -90,8 +90,7 @@ class VaultDouble {
   absl::Status deleteVersions(const std::string& mount, const std::string& path,
                               const std::vector<int64_t>& versions, const std::string& ns = "");
   absl::Status undeleteVersions(const std::string& mount, const std::string& path,
-                                const std::vector<int64_t>& versions,
-                                const std::string& ns = "");
+                                const std::vector<int64_t>& versions, const std::string& ns = "");
   absl::Status destroyVersions(const std::string& mount, const std::string& path,
                                const std::vector<int64_t>& versions, const std::string& ns = "");
   absl::Status setCustomMetadata(const std::string& mount, const std::string& path,
