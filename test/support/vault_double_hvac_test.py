@@ -82,7 +82,14 @@ def test_kv2(url):
     check(v1["data"]["data"]["password"] == "initial-password", v1)
 
     listed = client.secrets.kv.v2.list_secrets(path="app", mount_point="secret")
-    check(listed["data"]["keys"] == ["api", "config", "db"], listed)
+    check(listed["data"]["keys"] == ["api", "config", "db", "retired"], listed)
+    # A soft-deleted current version: Vault answers 404 with an envelope and no `errors`, which
+    # hvac turns into InvalidPath like any 404.
+    try:
+        client.secrets.kv.v2.read_secret_version(path="app/retired", mount_point="secret")
+        check(False, "reading a deleted version must fail")
+    except hvac.exceptions.InvalidPath:
+        pass
     top = client.secrets.kv.v2.list_secrets(path="", mount_point="secret")
     check(top["data"]["keys"] == ["app/"], top)
 
@@ -125,7 +132,14 @@ def test_kv2(url):
     # strict_http lists with GET ?list=true instead of the LIST verb.
     strict = hvac.Client(url=url, token="root", strict_http=True)
     listed = strict.secrets.kv.v2.list_secrets(path="app", mount_point="secret")
-    check(listed["data"]["keys"] == ["api", "config", "db"], listed)
+    check(listed["data"]["keys"] == ["api", "config", "db", "retired"], listed)
+    # A soft-deleted current version: Vault answers 404 with an envelope and no `errors`, which
+    # hvac turns into InvalidPath like any 404.
+    try:
+        client.secrets.kv.v2.read_secret_version(path="app/retired", mount_point="secret")
+        check(False, "reading a deleted version must fail")
+    except hvac.exceptions.InvalidPath:
+        pass
 
 
 def test_kv1(url):
