@@ -8,7 +8,9 @@
 #include <mutex>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "pkg/common/absl_view.h"
 
 namespace secretsync::common::log {
 namespace {
@@ -228,16 +230,6 @@ void appendValue(std::string& out, Format format, const Field::Value& value) {
       value);
 }
 
-std::string toLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
 std::string_view upperLevelName(Level level) {
   switch (level) {
     case Level::kDebug:
@@ -272,7 +264,7 @@ std::string_view levelName(Level level) {
 }
 
 std::optional<Level> parseLevel(std::string_view name) {
-  const std::string lower = toLower(name);
+  const std::string lower = absl::AsciiStrToLower(av(name));
   if (lower == "debug") {
     return Level::kDebug;
   }
@@ -289,7 +281,7 @@ std::optional<Level> parseLevel(std::string_view name) {
 }
 
 std::optional<Format> parseFormat(std::string_view name) {
-  const std::string lower = toLower(name);
+  const std::string lower = absl::AsciiStrToLower(av(name));
   if (lower == "json") {
     return Format::kJson;
   }

@@ -17,6 +17,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "pkg/common/absl_view.h"
 #include "pkg/common/http/curl_handles.h"
 
 namespace secretsync::common::http {
@@ -25,16 +28,6 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Small string helpers. (Debian's Abseil has its own absl::string_view, which std::string_view
 // does not convert to, so absl::StrCat and friends are avoided on std::string_view.)
-
-std::string toLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
 
 std::string_view trimOws(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
@@ -48,7 +41,7 @@ std::string_view trimOws(std::string_view s) {
 }
 
 bool hasPrefixIgnoreCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && toLower(s.substr(0, prefix.size())) == toLower(prefix);
+  return absl::StartsWithIgnoreCase(av(s), av(prefix));
 }
 
 // RFC 9110 token characters: what a method or header name may consist of.
@@ -234,7 +227,7 @@ size_t onHeader(char* data, size_t size, size_t nitems, void* userdata) {
   if (colon == std::string_view::npos || colon == 0) {
     return n;
   }
-  headers.emplace_back(toLower(trimOws(line.substr(0, colon))),
+  headers.emplace_back(absl::AsciiStrToLower(av(trimOws(line.substr(0, colon)))),
                        std::string(trimOws(line.substr(colon + 1))));
   return n;
 }
@@ -391,7 +384,7 @@ absl::StatusOr<Target> targetFor(const std::string& url, const std::string& serv
     return malformed();
   }
   const CurlStringPtr port(raw);
-  if (toLower(host.get()) == toLower(server_name)) {
+  if (absl::EqualsIgnoreCase(host.get(), av(server_name))) {
     return Target{url, ""};
   }
   if (curl_url_set(parsed.get(), CURLUPART_HOST, server_name.c_str(), 0) != CURLUE_OK) {
@@ -527,8 +520,8 @@ absl::StatusOr<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
                                         ": request header #" + std::to_string(i) +
                                         " has an invalid name or value");
     }
-    has_content_type = has_content_type || toLower(name) == "content-type";
-    has_expect = has_expect || toLower(name) == "expect";
+    has_content_type = has_content_type || absl::EqualsIgnoreCase(av(name), "content-type");
+    has_expect = has_expect || absl::EqualsIgnoreCase(av(name), "expect");
     // "Name;" is libcurl's spelling of a header with an empty value ("Name:" would remove it).
     const std::string line = value.empty() ? name + ";" : name + ": " + value;
     if (!appendSlist(headers, line.c_str())) {
