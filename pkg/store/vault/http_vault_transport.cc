@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace secretsync::store::vault {
@@ -139,6 +140,61 @@ std::string escapeQueryComponent(std::string_view value) {
   return out;
 }
 
+absl::StatusOr<common::http::HttpResponse> HttpVaultTransport::sendWithRetries(
+    const VaultCall& call, const common::http::HttpRequest& request) {
+  std::string template_storage;
+  const std::string_view path_template = pathTemplateOf(call, template_storage);
+  const int max_retries = std::max(options_.max_retries, 0);
+
+  absl::StatusOr<common::http::HttpResponse> response;
+  for (int attempt = 0;; ++attempt) {
+    const common::MonotonicTime start = clock_.monotonicNow();
+    response = http_.send(request);
+    const nanoseconds duration = clock_.monotonicNow() - start;
+
+    const bool retryable = response.ok() ? isRetryableVaultStatus(response->status)
+                                         : isRetryableTransportError(response.status());
+    const bool will_retry = retryable && attempt < max_retries;
+    if (options_.observer) {
+      options_.observer(VaultAttempt{
+          .method = call.method,
+          .path_template = path_template,
+          .status = response.ok() ? response->status : 0,
+          .transport_error = response.ok() ? absl::StatusCode::kOk : response.status().code(),
+          .duration = duration,
+          .attempt = attempt,
+          .will_retry = will_retry,
+      });
+    }
+    if (!will_retry) {
+      return response;
+    }
+    clock_.sleepFor(retryWait(attempt, response.ok() ? &*response : nullptr));
+  }
+}
+
+absl::StatusOr<std::string> HttpVaultTransport::redirectTarget(
+    const common::http::HttpResponse& response) const {
+  const std::optional<std::string> location = response.header("location");
+  if (location->front() == '/') {
+    return absl::StrCat(base_url_.substr(0, base_url_.find('/', base_url_.find("://") + 3)),
+                        *location);
+  }
+  const bool from_https = absl::StartsWith(base_url_, "https://");
+  if (absl::StartsWith(*location, "https://") ||
+      (!from_https && absl::StartsWith(*location, "http://"))) {
+    return *location;
+  }
+  // The target is not named: it may carry a query, and the reason is enough to act on.
+  return absl::FailedPreconditionError(absl::StrCat(
+      "refusing HTTP ", response.status, " redirect",
+      from_https ? " from https to a non-https address" : " to a non-http(s) address"));
+}
+
+bool isRedirectStatus(int status) {
+  return status == 301 || status == 302 || status == 307 || status == 308;
+}
+
 HttpVaultTransport::HttpVaultTransport(common::http::HttpClient& http, common::Clock& clock,
                                        HttpVaultTransportOptions options)
     : http_(http),
@@ -204,34 +260,19 @@ absl::StatusOr<VaultReply> HttpVaultTransport::call(const VaultCall& call) {
     request.headers.emplace_back("Content-Type", "application/json");
   }
 
-  std::string template_storage;
-  const std::string_view path_template = pathTemplateOf(call, template_storage);
-  const int max_retries = std::max(options_.max_retries, 0);
-
-  absl::StatusOr<common::http::HttpResponse> response;
-  for (int attempt = 0;; ++attempt) {
-    const common::MonotonicTime start = clock_.monotonicNow();
-    response = http_.send(request);
-    const nanoseconds duration = clock_.monotonicNow() - start;
-
-    const bool retryable = response.ok() ? isRetryableVaultStatus(response->status)
-                                         : isRetryableTransportError(response.status());
-    const bool will_retry = retryable && attempt < max_retries;
-    if (options_.observer) {
-      options_.observer(VaultAttempt{
-          .method = call.method,
-          .path_template = path_template,
-          .status = response.ok() ? response->status : 0,
-          .transport_error = response.ok() ? absl::StatusCode::kOk : response.status().code(),
-          .duration = duration,
-          .attempt = attempt,
-          .will_retry = will_retry,
-      });
+  absl::StatusOr<common::http::HttpResponse> response = sendWithRetries(call, request);
+  // A standby that cannot forward answers 307 to the active node; the official client follows one
+  // redirect itself, keeping method and body, and never from https to http.
+  if (response.ok() && isRedirectStatus(response->status) &&
+      !response->header("location").value_or("").empty()) {
+    absl::StatusOr<std::string> target = redirectTarget(*response);
+    if (!target.ok()) {
+      return absl::Status(
+          target.status().code(),
+          absl::StrCat("vault ", call.method, " ", call.path, ": ", target.status().message()));
     }
-    if (!will_retry) {
-      break;
-    }
-    clock_.sleepFor(retryWait(attempt, response.ok() ? &*response : nullptr));
+    request.url = *std::move(target);
+    response = sendWithRetries(call, request);
   }
 
   if (!response.ok()) {

@@ -58,7 +58,9 @@ struct HttpVaultTransportOptions {
 
 // VaultTransport over an HttpClient: builds `<address>/v1/<path>?<query>`, sends the Vault headers
 // (X-Vault-Token, X-Vault-Namespace, X-Vault-Request) and applies the official client's retry
-// policy (see vault_transport.h), sleeping through the Clock so tests drive time by hand.
+// policy (see vault_transport.h), sleeping through the Clock so tests drive time by hand. One
+// redirect (a standby pointing at the active node) is followed with method and body kept, never
+// from https to anything else; a second one is returned as the reply.
 //
 // Reply bodies: empty → `body` null. A body that is not JSON is kDataLoss on a 2xx reply; on an
 // error status (a proxy's HTML 502 page, say) it is dropped and `body` is null, so the caller maps
@@ -79,6 +81,12 @@ class HttpVaultTransport final : public VaultTransport {
   const HttpVaultTransportOptions& options() const { return options_; }
 
  private:
+  // Sends `request` with the retry policy, reporting each attempt to the observer.
+  absl::StatusOr<common::http::HttpResponse> sendWithRetries(
+      const VaultCall& call, const common::http::HttpRequest& request);
+  // @return the URL a redirect reply with a Location points to, or an error when it may not be
+  // followed.
+  absl::StatusOr<std::string> redirectTarget(const common::http::HttpResponse& response) const;
   // @return the wait before retry `retry` (0-based) after `response`.
   std::chrono::nanoseconds retryWait(int retry, const common::http::HttpResponse* response) const;
 
@@ -91,6 +99,9 @@ class HttpVaultTransport final : public VaultTransport {
 
 // @return whether the official client's policy retries an HTTP status: 412, 429 and 5xx but 501.
 bool isRetryableVaultStatus(int status);
+
+// @return whether `status` is a redirect the transport follows (once): 301, 302, 307, 308.
+bool isRedirectStatus(int status);
 
 // @return whether a transport error (HttpClient's codes) is worth another attempt: only
 // kUnavailable (connection refused or reset, DNS, empty reply). TLS failures, timeouts and bad

@@ -320,5 +320,46 @@ TEST(RetryPolicyTest, Predicates) {
   EXPECT_FALSE(isRetryableTransportError(absl::FailedPreconditionError("tls")));
 }
 
+// Validate that one 307 from a standby is followed to the active node with method and body kept,
+// and that a second redirect is returned rather than followed.
+TEST_F(HttpVaultTransportTest, FollowsOneRedirectKeepingMethodAndBody) {
+  HttpVaultTransport transport = make();
+  http_.push(ScriptedHttpClient::response(
+      307, "", {{"location", "https://active:8200/v1/auth/kubernetes/login"}}));
+  http_.push(ScriptedHttpClient::response(
+      307, "", {{"location", "https://other:8200/v1/auth/kubernetes/login"}}));
+  VaultCall call = get("auth/kubernetes/login");
+  call.method = "POST";
+  call.body = nlohmann::json{{"role", "app"}};
+
+  absl::StatusOr<VaultReply> reply = transport.call(call);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 307);
+  const auto requests = http_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].url, "https://active:8200/v1/auth/kubernetes/login");
+  EXPECT_EQ(requests[1].method, "POST");
+  EXPECT_EQ(requests[1].body, requests[0].body);
+}
+
+// Validate that a path-only Location resolves against the server, and that https never redirects
+// to http.
+TEST_F(HttpVaultTransportTest, RedirectTargetsAreChecked) {
+  HttpVaultTransport transport = make();
+  http_.push(ScriptedHttpClient::response(307, "", {{"location", "/v1/secret/data/x"}}));
+  http_.push(ScriptedHttpClient::response(200, R"({"data":{}})"));
+  ASSERT_TRUE(transport.call(get("secret/data/x")).ok());
+  EXPECT_EQ(http_.requests().back().url, "https://vault:8200/v1/secret/data/x");
+
+  ScriptedHttpClient downgrade_http;
+  HttpVaultTransport downgrade(downgrade_http, clock_, {.address = "https://vault:8200"});
+  downgrade_http.push(
+      ScriptedHttpClient::response(307, "", {{"location", "http://evil:8200/v1/secret/data/x"}}));
+  const auto refused = downgrade.call(get("secret/data/x"));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("https"));
+  EXPECT_EQ(downgrade_http.requests().size(), 1u);
+}
+
 }  // namespace
 }  // namespace secretsync::store::vault

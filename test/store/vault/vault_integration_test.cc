@@ -371,6 +371,25 @@ TEST_F(VaultIntegrationTest, IdentitiesNeverShareCache) {
   EXPECT_EQ(fetcher.stats().cache_hits, 1u);
 }
 
+// Validate that a standby's 307 to the active node is followed once, as Vault's client does.
+TEST_F(VaultIntegrationTest, FollowsStandbyRedirectToActiveNode) {
+  test::VaultDoubleOptions options;
+  options.clock = &clock_;
+  auto active = VaultDouble::start(options);
+  ASSERT_TRUE(active.ok()) << active.status();
+  ASSERT_TRUE((*active)->putSecret("secret", "app/db", {{"k", "from-active"}}).ok());
+  test::vault::FaultRule redirect;
+  redirect.path_prefix = "secret/";
+  redirect.redirect_to = (*active)->baseUrl();
+  vault_->addFault(redirect);
+
+  auto store = tokenStore(vault_->rootToken());
+  auto read = store->read({.path = "secret/app/db"});
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->data["k"], "from-active");
+  EXPECT_EQ((*active)->requestCount("GET", "secret/data/app/db"), 1u);
+}
+
 class VaultTlsIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
