@@ -90,6 +90,26 @@ std::string urlDecode(std::string_view in, bool plus_is_space) {
   return out;
 }
 
+bool StreamWriter::write(std::string_view chunk) {
+  if (failed_) {
+    return false;
+  }
+  if (chunk.empty()) {
+    return !closed();
+  }
+  if (!write_(chunk)) {
+    failed_ = true;
+  }
+  return !failed_;
+}
+
+bool StreamWriter::closed() {
+  if (!failed_ && closed_()) {
+    failed_ = true;
+  }
+  return failed_;
+}
+
 std::optional<std::string> HttpServerRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
     if (equalsIgnoreCase(k, name)) {
@@ -142,9 +162,64 @@ struct HttpServer::Impl {
   void serveConnection(uint64_t id, tcp::socket socket);
   template <class Stream>
   void serveRequests(Stream& stream, tcp::socket& raw, const std::string& remote);
+  // Writes a chunked reply whose body comes from `body`. @return whether the connection is
+  // still usable afterwards.
+  template <class Stream>
+  bool streamResponse(Stream& stream, tcp::socket& raw, const http::response_header<>& header,
+                      const std::function<void(StreamWriter&)>& body);
   void release(uint64_t id);
   void stop();
 };
+
+template <class Stream>
+bool HttpServer::Impl::streamResponse(Stream& stream, tcp::socket& raw,
+                                      const http::response_header<>& header,
+                                      const std::function<void(StreamWriter&)>& body) {
+  http::response<http::empty_body> res;
+  res.base() = header;
+  res.chunked(true);
+  boost::system::error_code ec;
+  http::response_serializer<http::empty_body> sr{res};
+  http::write_header(stream, sr, ec);
+  if (ec) {
+    return false;
+  }
+  bool broken = false;
+  const int fd = raw.native_handle();
+  StreamWriter writer(
+      [&](std::string_view chunk) {
+        if (broken || stopping.load()) {
+          return false;
+        }
+        boost::system::error_code wec;
+        asio::write(stream, http::make_chunk(asio::const_buffer(chunk.data(), chunk.size())),
+                    wec);
+        broken = broken || static_cast<bool>(wec);
+        return !broken;
+      },
+      [&]() {
+        if (broken || stopping.load()) {
+          return true;
+        }
+        // The peer hanging up shows as RDHUP/HUP; pending request bytes (POLLIN) do not count.
+        pollfd pfd{fd, POLLRDHUP, 0};
+        if (::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) {
+          broken = true;
+        }
+        return broken;
+      });
+  try {
+    body(writer);
+  } catch (...) {
+    // A half-written chunked body cannot be repaired: drop the connection.
+    return false;
+  }
+  if (broken || stopping.load()) {
+    return false;
+  }
+  asio::write(stream, http::make_chunk_last(), ec);
+  return !ec;
+}
 
 void HttpServer::Impl::acceptLoop() {
   const int listen_fd = acceptor.native_handle();
@@ -347,6 +422,15 @@ void HttpServer::Impl::serveRequests(Stream& stream, tcp::socket& raw, const std
       res.insert(name, value);
     }
     res.keep_alive(keep_alive);
+    if (response.stream && !is_head && !isNoBodyStatus(status)) {
+      if (!streamResponse(stream, raw, res.base(), response.stream)) {
+        return;
+      }
+      if (!keep_alive) {
+        return;
+      }
+      continue;
+    }
     if (isNoBodyStatus(status)) {
       res.body().clear();
     } else {

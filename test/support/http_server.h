@@ -36,6 +36,29 @@ struct HttpServerRequest {
   std::optional<std::string> queryParam(std::string_view name) const;
 };
 
+// The sink a streaming reply writes to: each write() goes out as one HTTP/1.1 chunk at once.
+//
+// Thread-safety: use it only on the thread that runs the stream callback.
+class StreamWriter {
+ public:
+  using WriteFn = std::function<bool(std::string_view)>;
+  using ClosedFn = std::function<bool()>;
+  StreamWriter(WriteFn write, ClosedFn closed)
+      : write_(std::move(write)), closed_(std::move(closed)) {}
+
+  // Sends `chunk` (empty chunks are skipped, as an empty chunk would end the body).
+  // @return false once the client went away or the server is stopping; stop streaming then.
+  bool write(std::string_view chunk);
+  // @return true when the peer closed its side, a write failed, or the server is stopping.
+  // Cheap enough to poll every few milliseconds while idle.
+  bool closed();
+
+ private:
+  WriteFn write_;
+  ClosedFn closed_;
+  bool failed_ = false;
+};
+
 struct HttpServerResponse {
   int status = 200;
   // Added as given. Content-Length is computed by the server; Connection: close is honoured.
@@ -45,6 +68,11 @@ struct HttpServerResponse {
   bool drop_connection = false;
   // Sleeps this long before replying (or dropping); cut short when the server stops.
   std::chrono::milliseconds delay{0};
+  // Set: a streaming reply. The status and headers go out with `Transfer-Encoding: chunked`
+  // (`body` is ignored), then this runs on the connection's thread and writes the body chunk by
+  // chunk; when it returns the last chunk is sent. Server stop makes writer.closed() true and
+  // write() fail, so callbacks must poll closed() while they wait.
+  std::function<void(StreamWriter&)> stream;
 };
 
 // Called once per request, on the connection's thread: must be safe to call concurrently. An
@@ -73,8 +101,8 @@ struct HttpServerOptions {
 // one acceptor thread and one thread per connection, with keep-alive. Malformed requests get a
 // 400 (oversized ones 413) and the connection is closed; nothing a peer sends can crash it.
 //
-// Each response is written whole; a streaming variant (chunked watch responses for the
-// Kubernetes API double) can be added as another reply kind on the same connection loop.
+// Responses are written whole, or streamed with chunked encoding when `stream` is set (watch
+// responses of the Kubernetes API double).
 //
 // Thread-safety: all methods are safe from any thread. The handler runs concurrently on the
 // connection threads. The destructor stops accepting, closes every connection (interrupting

@@ -297,6 +297,93 @@ TEST(HttpServerTest, CloseAllConnectionsForcesReconnect) {
   EXPECT_EQ(server->connectionsAccepted(), 2u);
 }
 
+TEST(HttpServerTest, StreamingReplyIsChunkedAndKeepsTheConnection) {
+  auto server = startOrDie({}, [](const HttpServerRequest& req) {
+    HttpServerResponse res;
+    if (req.path != "/stream") {
+      return echo(req);
+    }
+    res.headers = {{"Content-Type", "application/json"}};
+    res.stream = [](StreamWriter& writer) {
+      for (int i = 0; i < 3; ++i) {
+        ASSERT_TRUE(writer.write(absl::StrCat("{\"n\":", i, "}\n")));
+      }
+      EXPECT_TRUE(writer.write(""));
+    };
+    return res;
+  });
+  ASSERT_NE(server, nullptr);
+  CurlTestClient client;
+  auto r = client.request("GET", server->baseUrl() + "/stream");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{\"n\":0}\n{\"n\":1}\n{\"n\":2}\n");
+  EXPECT_EQ(r.header("transfer-encoding").value_or(""), "chunked");
+  EXPECT_FALSE(r.hasHeader("content-length"));
+  EXPECT_EQ(client.request("GET", server->baseUrl() + "/after").status, 200);
+  EXPECT_EQ(server->connectionsAccepted(), 1u);
+}
+
+TEST(HttpServerTest, StopEndsOpenStreamsPromptly) {
+  std::atomic<bool> streaming{false};
+  std::atomic<bool> saw_closed{false};
+  auto server = startOrDie({}, [&](const HttpServerRequest&) {
+    HttpServerResponse res;
+    res.stream = [&](StreamWriter& writer) {
+      writer.write("start\n");
+      streaming = true;
+      while (!writer.closed()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      saw_closed = true;
+      EXPECT_FALSE(writer.write("late\n"));
+    };
+    return res;
+  });
+  ASSERT_NE(server, nullptr);
+  std::thread client_thread([url = server->baseUrl()] {
+    CurlTestClient client;
+    auto r = client.request("GET", url + "/");
+    EXPECT_THAT(r.body, HasSubstr("start"));
+  });
+  while (!streaming) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto begin = std::chrono::steady_clock::now();
+  server->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(2));
+  EXPECT_TRUE(saw_closed);
+  client_thread.join();
+}
+
+TEST(HttpServerTest, StreamNoticesClientHangUp) {
+  std::atomic<bool> saw_closed{false};
+  auto server = startOrDie({}, [&](const HttpServerRequest&) {
+    HttpServerResponse res;
+    res.stream = [&](StreamWriter& writer) {
+      writer.write("start\n");
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (!writer.closed() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      saw_closed = writer.closed();
+    };
+    return res;
+  });
+  ASSERT_NE(server, nullptr);
+  {
+    CurlTestClientOptions options;
+    options.timeout_ms = 300;
+    CurlTestClient client(options);
+    auto r = client.request("GET", server->baseUrl() + "/");
+    EXPECT_NE(r.curl_code, 0);  // timed out while the stream stayed open
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!saw_closed && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(saw_closed);
+}
+
 class HttpServerTlsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
