@@ -23,5 +23,5 @@ endfunction()
 
 secretsync_add_fuzz(vault_response_fuzz
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/vault_response_fuzz_test.cc
-  LIBS vault_kv_lib
+  LIBS vault_kv_lib vault_auth_lib
   CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/vault_response)

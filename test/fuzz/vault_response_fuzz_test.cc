@@ -1,5 +1,5 @@
 // Fuzz target for everything that reads a Vault reply: the body parser of the transport, the KV
-// parsers and the error mapping. Inputs are reply bodies (the corpus holds real-shaped ones).
+// parsers, the login/renew/lookup-self parsers and the error mapping. Inputs are reply bodies (the corpus holds real-shaped ones).
 // Beyond "no crash", it checks the invariants callers rely on.
 
 #include <cstddef>
@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "pkg/store/vault/auth_reply.h"
 #include "pkg/store/vault/http_vault_transport.h"
 #include "pkg/store/vault/kv_response.h"
 #include "pkg/store/vault/vault_errors.h"
@@ -45,6 +46,14 @@ void fuzzParsers(const nlohmann::json& body) {
   } else {
     check(mount.status().code() == absl::StatusCode::kDataLoss);
   }
+
+  const auto login = v::parseAuthBlock(body, "login");
+  check(login.ok() || login.status().code() == absl::StatusCode::kDataLoss);
+  if (login.ok()) {
+    check(!login->token.empty() && login->lease_duration.count() >= 0);
+  }
+  const auto lookup = v::parseLookupSelf(body, "lookup-self");
+  check(lookup.ok() || lookup.status().code() == absl::StatusCode::kDataLoss);
 
   VaultReply reply;
   reply.body = body;
