@@ -1,2 +1,4 @@
 add_executable(store_read_bench ${CMAKE_CURRENT_LIST_DIR}/store_read_bench.cc)
 target_link_libraries(store_read_bench PRIVATE vault_store_lib flags_lib)
+add_executable(atomic_writer_bench ${CMAKE_CURRENT_LIST_DIR}/atomic_writer_bench.cc)
+target_link_libraries(atomic_writer_bench PRIVATE atomic_dir_writer_lib flags_lib)
