@@ -9,6 +9,7 @@
 
 #include "build_info.h"
 #include "cmd/secretsync/check_command.h"
+#include "cmd/secretsync/csi_provider_command.h"
 #include "pkg/common/flags.h"
 
 namespace secretsync {
@@ -33,6 +34,8 @@ const std::vector<Subcommand>& subcommands() {
   static const auto* const kSubcommands = new std::vector<Subcommand>{
       {"check", "read secrets from a store and report versions and key names, never values",
        cmd::runCheck},
+      {"csi-provider", "serve the Secrets Store CSI Driver provider API on a unix socket",
+       cmd::runCsiProvider},
       {"version", "print the version and the git commit it was built from", runVersion},
   };
   return *kSubcommands;
@@ -42,7 +45,7 @@ void printUsage(std::ostream& out) {
   out << "secretsync keeps secrets from Vault-compatible stores in step with Kubernetes.\n\n"
          "Usage: secretsync <command> [flags]\n\nCommands:\n";
   for (const Subcommand& command : subcommands()) {
-    out << "  " << command.name << std::string(12 - command.name.size(), ' ') << command.summary
+    out << "  " << command.name << std::string(14 - command.name.size(), ' ') << command.summary
         << "\n";
   }
   out << "\nRun 'secretsync <command> --help' for a command's flags.\n";

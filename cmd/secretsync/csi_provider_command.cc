@@ -1,0 +1,134 @@
+#include "cmd/secretsync/csi_provider_command.h"
+
+#include <chrono>
+#include <iostream>
+
+#include <signal.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "build_info.h"
+#include "pkg/common/absl_view.h"
+#include "pkg/common/flags.h"
+#include "pkg/common/http/curl_http_client.h"
+#include "pkg/common/log.h"
+#include "pkg/csi/provider_server.h"
+
+namespace secretsync::cmd {
+namespace {
+
+const std::vector<common::FlagSpec>& csiProviderFlags() {
+  static const auto* const kFlags = new std::vector<common::FlagSpec>{
+      {.name = "socket",
+       .help = absl::StrCat("unix socket to serve on (default ",
+                            common::av(csi::kDefaultSocketPath), ")")},
+      {.name = "vault-addr",
+       .help = "Vault address when a SecretProviderClass sets no vaultAddress"},
+      {.name = "vault-namespace",
+       .help = "Vault namespace when a SecretProviderClass sets no vaultNamespace"},
+      {.name = "vault-auth-mount",
+       .help = "Kubernetes auth mount when a SecretProviderClass sets none (default kubernetes)"},
+      {.name = "vault-ca-file",
+       .help = "PEM CA bundle when a SecretProviderClass sets no vaultCACertPath"},
+      {.name = "audience",
+       .help = "serviceAccount.tokens audience when a SecretProviderClass sets none (default "
+               "vault)"},
+      {.name = "cache-ttl",
+       .help = "how long a read is shared between mounts, e.g. 5s, 500ms, 0 (default 5s)"},
+      {.name = "log-level", .help = "debug | info | warn | error (default info)"},
+      {.name = "log-format", .help = "json | text (default json)"},
+      {.name = "help", .help = "show this help", .boolean = true, .short_name = "h"},
+  };
+  return *kFlags;
+}
+
+int usage(const absl::Status& status) {
+  std::ostream& out = status.ok() ? std::cout : std::cerr;
+  if (!status.ok()) {
+    out << "secretsync csi-provider: " << status.message() << "\n\n";
+  }
+  out << "Usage: secretsync csi-provider [--socket PATH] [flags]\n\n"
+      << "Serves the Secrets Store CSI Driver provider API (provider name \"secretsync\").\n\n"
+      << common::flagsHelp(csiProviderFlags());
+  return status.ok() ? 0 : 2;
+}
+
+absl::StatusOr<csi::ProviderOptions> optionsFromFlags(const common::ParsedFlags& flags) {
+  csi::ProviderOptions options;
+  options.default_vault_address = flags.get("vault-addr");
+  options.default_vault_namespace = flags.get("vault-namespace");
+  options.default_auth_mount = flags.get("vault-auth-mount", "kubernetes");
+  options.default_ca_file = flags.get("vault-ca-file");
+  options.default_audience = flags.get("audience", "vault");
+  options.runtime_version = SECRETSYNC_VERSION;
+  if (flags.has("cache-ttl")) {
+    const std::string text = flags.get("cache-ttl");
+    absl::Duration ttl;
+    if (text == "0") {
+      ttl = absl::ZeroDuration();
+    } else if (!absl::ParseDuration(common::av(text), &ttl) || ttl < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--cache-ttl: \"", text, "\" is not a duration such as 5s or 500ms"));
+    }
+    options.fetcher.cache_ttl = std::chrono::milliseconds(absl::ToInt64Milliseconds(ttl));
+  }
+  if (options.default_auth_mount.empty() || options.default_audience.empty()) {
+    return absl::InvalidArgumentError("--vault-auth-mount and --audience must not be empty");
+  }
+  return options;
+}
+
+}  // namespace
+
+int runCsiProvider(const std::vector<std::string>& args) {
+  auto flags = common::parseFlags(args, csiProviderFlags());
+  if (!flags.ok()) {
+    return usage(flags.status());
+  }
+  if (flags->has("help")) {
+    return usage(absl::OkStatus());
+  }
+  const auto level = common::log::parseLevel(flags->get("log-level", "info"));
+  const auto format = common::log::parseFormat(flags->get("log-format", "json"));
+  if (!level || !format) {
+    return usage(absl::InvalidArgumentError("--log-level or --log-format: unknown value"));
+  }
+  auto options = optionsFromFlags(*flags);
+  if (!options.ok()) {
+    return usage(options.status());
+  }
+  common::log::LoggerOptions log_options;
+  log_options.level = *level;
+  log_options.format = *format;
+  common::log::configure(log_options);
+
+  // Block the stop signals before any thread starts, so every thread inherits the mask and the
+  // signals wait for sigwait() below instead of killing the process mid-mount.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  common::http::CurlGlobal curl;
+  csi::Provider provider(common::realClock(), *std::move(options));
+  auto server = csi::ProviderServer::start(flags->get("socket", csi::kDefaultSocketPath), provider);
+  if (!server.ok()) {
+    common::log::error("csi provider cannot start", {{"error", server.status()}});
+    return 1;
+  }
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  common::log::info("csi provider shutting down",
+                    {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*server)->shutdown();
+  (*server)->wait();
+  const csi::ProviderStats stats = provider.stats();
+  common::log::info("csi provider stats", {{"mounts", stats.mounts},
+                                           {"mount_errors", stats.mount_errors},
+                                           {"store_reads", stats.fetcher.store_reads},
+                                           {"store_reads_saved", stats.fetcher.readsSaved()}});
+  return 0;
+}
+
+}  // namespace secretsync::cmd
