@@ -1,3 +1,12 @@
 # flags_lib: command-line flag parsing for the subcommands.
 add_library(flags_lib flags.cc)
 target_link_libraries(flags_lib PUBLIC absl::status absl::statusor absl::strings)
+
+# yaml_json_lib: YAML streams to nlohmann::json as Kubernetes reads manifests (pkg/api, sync -f).
+add_library(yaml_json_lib yaml_json.cc)
+target_link_libraries(yaml_json_lib PUBLIC absl::status absl::statusor absl::strings
+  nlohmann_json::nlohmann_json yaml-cpp)
+
+# duration_lib: Go time.ParseDuration / Duration.String, for ESO's interval fields.
+add_library(duration_lib duration.cc)
+target_link_libraries(duration_lib PUBLIC absl::status absl::statusor absl::strings absl::time)
