@@ -9,8 +9,11 @@ packages=(
   libcurl4-openssl-dev libssl-dev libyaml-cpp-dev prometheus-cpp-dev
   libboost-dev nlohmann-json3-dev googletest libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev
-  python3 python3-hvac wrk
+  python3 python3-hvac python3-kubernetes wrk
 )
+# kubectl for the API-server double's client test: Debian's, unless one is installed already
+# (another package owning /usr/bin/kubectl would conflict with it).
+command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 
 missing=()
 for package in "${packages[@]}"; do

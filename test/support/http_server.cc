@@ -192,8 +192,7 @@ bool HttpServer::Impl::streamResponse(Stream& stream, tcp::socket& raw,
           return false;
         }
         boost::system::error_code wec;
-        asio::write(stream, http::make_chunk(asio::const_buffer(chunk.data(), chunk.size())),
-                    wec);
+        asio::write(stream, http::make_chunk(asio::const_buffer(chunk.data(), chunk.size())), wec);
         broken = broken || static_cast<bool>(wec);
         return !broken;
       },

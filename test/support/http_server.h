@@ -49,7 +49,8 @@ class StreamWriter {
   // Sends `chunk` (empty chunks are skipped, as an empty chunk would end the body).
   // @return false once the client went away or the server is stopping; stop streaming then.
   bool write(std::string_view chunk);
-  // @return true when the peer closed its side, a write failed, or the server is stopping.
+  // @return true when the peer closed its side (a half-close counts: watch clients never send
+  // after the request), a write failed, or the server is stopping.
   // Cheap enough to poll every few milliseconds while idle.
   bool closed();
 

@@ -27,3 +27,4 @@ secretsync_add_test(http_server_test
   LIBS test_http_server_lib test_curl_client_lib CURL::libcurl OpenSSL::Crypto)
 
 include(${CMAKE_CURRENT_LIST_DIR}/vault_double/vault_double.cmake OPTIONAL)
+include(${CMAKE_CURRENT_LIST_DIR}/kube_double/kube_double.cmake OPTIONAL)

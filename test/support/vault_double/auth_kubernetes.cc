@@ -131,7 +131,8 @@ namespace secretsync::test {
 std::string mintServiceAccountJwt(const std::string& key, const std::string& namespace_name,
                                   const std::string& sa_name,
                                   const std::vector<std::string>& audiences,
-                                  common::SystemTime expiry, const std::string& uid) {
+                                  common::SystemTime expiry, const std::string& uid,
+                                  const std::string& issuer) {
   int64_t exp = std::chrono::duration_cast<std::chrono::seconds>(expiry.time_since_epoch()).count();
   std::string account_uid = uid.empty() ? absl::StrCat("uid-", namespace_name, "-", sa_name) : uid;
   nlohmann::json claims = {
@@ -139,7 +140,7 @@ std::string mintServiceAccountJwt(const std::string& key, const std::string& nam
       {"exp", exp},
       {"iat", exp - 3600},
       {"nbf", exp - 3600},
-      {"iss", vault::kKubernetesIssuer},
+      {"iss", issuer},
       {"sub", absl::StrCat("system:serviceaccount:", namespace_name, ":", sa_name)},
       {"kubernetes.io",
        {{"namespace", namespace_name},

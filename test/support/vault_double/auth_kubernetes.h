@@ -64,10 +64,12 @@ namespace secretsync::test {
 
 // @return an HS256 JWT with the claims Kubernetes puts in projected service-account tokens: iss,
 // sub "system:serviceaccount:<ns>:<name>", aud, exp, iat, nbf and
-// "kubernetes.io": {namespace, serviceaccount: {name, uid}}.
+// "kubernetes.io": {namespace, serviceaccount: {name, uid}}. The Kubernetes API double passes its
+// own issuer.
 std::string mintServiceAccountJwt(const std::string& key, const std::string& namespace_name,
                                   const std::string& sa_name,
                                   const std::vector<std::string>& audiences,
-                                  common::SystemTime expiry, const std::string& uid = "");
+                                  common::SystemTime expiry, const std::string& uid = "",
+                                  const std::string& issuer = vault::kKubernetesIssuer);
 
 }  // namespace secretsync::test

@@ -1,0 +1,240 @@
+// kube-double: the in-repo Kubernetes API server double as a standalone process, for end-to-end
+// tests, real clients (kubectl, python3-kubernetes) and the demo.
+//
+//   kube-double [--listen 127.0.0.1:0] [--seed FILE] [--token USER=TOKEN]...
+//               [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE] [--tls-ca FILE]]
+//               [--port-file PATH] [--write-kubeconfig PATH]
+//               [--bookmark-interval-ms N] [--watch-history N]
+//               [--service-account-key KEY] [--service-account-issuer ISS]
+//
+// Prints one line, "kube-double listening on http://127.0.0.1:PORT", once the port is bound
+// (after writing --port-file and --write-kubeconfig), then serves until SIGTERM or SIGINT.
+// Without --token, the token "kube-double-token" (user "admin") is accepted. The seed is YAML
+// or JSON: objects, `---` documents, a JSON array or a `kind: List` (see kube_double/seed.h).
+// --tls-ca is the CA put into the kubeconfig (without it an HTTPS kubeconfig skips
+// verification).
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <signal.h>
+
+#include "test/support/kube_double/kube_double.h"
+#include "test/support/kube_double/kubeconfig.h"
+#include "test/support/kube_double/seed.h"
+
+namespace {
+
+using secretsync::test::KubeDouble;
+using secretsync::test::KubeDoubleOptions;
+
+int usage(const std::string& why) {
+  std::fprintf(stderr,
+               "kube-double: %s\n"
+               "usage: kube-double [--listen HOST:PORT] [--seed FILE] [--token USER=TOKEN]...\n"
+               "                   [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]\n"
+               "                    [--tls-ca FILE]] [--port-file PATH]\n"
+               "                   [--write-kubeconfig PATH] [--bookmark-interval-ms N]\n"
+               "                   [--watch-history N] [--service-account-key KEY]\n"
+               "                   [--service-account-issuer ISS]\n",
+               why.c_str());
+  return 2;
+}
+
+bool readFile(const std::string& path, std::string* out) {
+  std::ifstream in(path);
+  if (!in) {
+    return false;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+// Writes through a temporary file and a rename, so a watcher never reads half a file.
+bool writeFileAtomically(const std::string& path, const std::string& content) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) {
+      return false;
+    }
+    out << content;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+bool parseNumber(const std::string& text, long long* out) {
+  char* end = nullptr;
+  *out = std::strtoll(text.c_str(), &end, 10);
+  return !text.empty() && end != nullptr && *end == '\0' && *out >= 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string listen = "127.0.0.1:0";
+  std::string seed_file;
+  std::vector<std::pair<std::string, std::string>> tokens;  // (user, token)
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  std::string tls_ca;
+  std::string port_file;
+  std::string kubeconfig_path;
+  KubeDoubleOptions options;
+
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= args.size()) {
+        return false;
+      }
+      *out = args[++i];
+      return true;
+    };
+    std::string tmp;
+    long long number = 0;
+    bool ok = true;
+    if (a == "--listen") {
+      ok = value(&listen);
+    } else if (a == "--seed") {
+      ok = value(&seed_file);
+    } else if (a == "--token") {
+      ok = value(&tmp);
+      size_t eq = tmp.find('=');
+      ok = ok && eq != std::string::npos && eq > 0 && eq + 1 < tmp.size();
+      if (ok) {
+        tokens.emplace_back(tmp.substr(0, eq), tmp.substr(eq + 1));
+      }
+    } else if (a == "--tls-cert") {
+      ok = value(&tls_cert);
+    } else if (a == "--tls-key") {
+      ok = value(&tls_key);
+    } else if (a == "--tls-client-ca") {
+      ok = value(&tls_client_ca);
+    } else if (a == "--tls-ca") {
+      ok = value(&tls_ca);
+    } else if (a == "--port-file") {
+      ok = value(&port_file);
+    } else if (a == "--write-kubeconfig") {
+      ok = value(&kubeconfig_path);
+    } else if (a == "--bookmark-interval-ms") {
+      ok = value(&tmp) && parseNumber(tmp, &number) && number > 0;
+      options.bookmark_interval = std::chrono::milliseconds(number);
+    } else if (a == "--watch-history") {
+      ok = value(&tmp) && parseNumber(tmp, &number) && number > 0;
+      options.watch_history = static_cast<size_t>(number);
+    } else if (a == "--service-account-key") {
+      ok = value(&options.service_account_key);
+    } else if (a == "--service-account-issuer") {
+      ok = value(&options.service_account_issuer);
+    } else if (a == "--help" || a == "-h") {
+      usage("help");
+      return 0;
+    } else {
+      return usage("unknown argument " + a);
+    }
+    if (!ok) {
+      return usage("bad or missing value for " + a);
+    }
+  }
+  if (tokens.empty()) {
+    tokens.emplace_back("admin", "kube-double-token");
+  }
+  for (const auto& [user, token] : tokens) {
+    options.tokens[token] = user;
+  }
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return usage("--listen must be HOST:PORT");
+  }
+  options.host = listen.substr(0, colon);
+  if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']') {
+    options.host = options.host.substr(1, options.host.size() - 2);
+  }
+  long long port = 0;
+  if (!parseNumber(listen.substr(colon + 1), &port) || port > 65535) {
+    return usage("bad port in --listen");
+  }
+  options.port = static_cast<uint16_t>(port);
+  std::string ca_pem;
+  if (!tls_cert.empty() || !tls_key.empty()) {
+    secretsync::test::TlsServerConfig tls;
+    if (!readFile(tls_cert, &tls.cert_pem) || !readFile(tls_key, &tls.key_pem)) {
+      return usage("cannot read --tls-cert/--tls-key");
+    }
+    if (!tls_client_ca.empty() && !readFile(tls_client_ca, &tls.client_ca_pem)) {
+      return usage("cannot read --tls-client-ca");
+    }
+    if (!tls_ca.empty() && !readFile(tls_ca, &ca_pem)) {
+      return usage("cannot read --tls-ca");
+    }
+    options.tls = tls;
+  }
+
+  std::vector<nlohmann::json> seed;
+  if (!seed_file.empty()) {
+    std::string text;
+    if (!readFile(seed_file, &text)) {
+      return usage("cannot read --seed " + seed_file);
+    }
+    auto parsed = secretsync::test::kube::parseSeed(text);
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "kube-double: %s: %s\n", seed_file.c_str(),
+                   parsed.status().ToString().c_str());
+      return 1;
+    }
+    seed = std::move(*parsed);
+  }
+
+  // Block the stop signals before any thread starts, so only sigwait() below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto kube = KubeDouble::start(options);
+  if (!kube.ok()) {
+    std::fprintf(stderr, "kube-double: %s\n", kube.status().ToString().c_str());
+    return 1;
+  }
+  absl::Status seeded = secretsync::test::kube::applySeed(**kube, seed);
+  if (!seeded.ok()) {
+    std::fprintf(stderr, "kube-double: %s\n", seeded.ToString().c_str());
+    return 1;
+  }
+  if (!port_file.empty() &&
+      !writeFileAtomically(port_file, std::to_string((*kube)->port()) + "\n")) {
+    std::fprintf(stderr, "kube-double: cannot write %s\n", port_file.c_str());
+    return 1;
+  }
+  if (!kubeconfig_path.empty()) {
+    secretsync::test::kube::KubeconfigSpec spec;
+    spec.server = (*kube)->baseUrl();
+    spec.token = tokens.front().second;
+    spec.user = tokens.front().first;
+    spec.ca_pem = ca_pem;
+    if (!writeFileAtomically(kubeconfig_path, secretsync::test::kube::renderKubeconfig(spec))) {
+      std::fprintf(stderr, "kube-double: cannot write %s\n", kubeconfig_path.c_str());
+      return 1;
+    }
+  }
+  std::cout << "kube-double listening on " << (*kube)->baseUrl() << std::endl;
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::fprintf(stderr, "kube-double: %s, stopping\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  kube->reset();
+  return 0;
+}
