@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace secretsync::common {
@@ -168,10 +169,10 @@ TEST(YamlJsonTest, DepthIsLimited) {
 TEST(YamlJsonTest, AliasExpansionIsLimited) {
   std::string yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
   for (int i = 1; i < 10; ++i) {
-    std::string prev = "*a" + std::to_string(i - 1);
-    yaml += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    const std::string prev = absl::StrCat("*a", i - 1);
+    absl::StrAppend(&yaml, "a", i, ": &a", i, " [");
     for (int j = 0; j < 10; ++j) {
-      yaml += (j ? ", " : "") + prev;
+      absl::StrAppend(&yaml, j == 0 ? "" : ", ", prev);
     }
     yaml += "]\n";
   }
