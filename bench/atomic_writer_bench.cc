@@ -17,6 +17,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/bench_flags.h"
 #include "pkg/common/flags.h"
 #include "pkg/sync/atomic_dir_writer.h"
 
@@ -29,15 +30,6 @@ const std::vector<common::FlagSpec> kFlags = {
     {.name = "size", .help = "bytes per file (default 1024)"},
     {.name = "seconds", .help = "duration of each phase (default 3)"},
 };
-
-int intFlag(const common::ParsedFlags& flags, const std::string& name, int fallback) {
-  int value = fallback;
-  if (flags.has(name) && !absl::SimpleAtoi(flags.get(name), &value)) {
-    std::cerr << "--" << name << " must be a number\n";
-    std::exit(2);
-  }
-  return value;
-}
 
 sync::FileMap payload(int files, int size, int64_t version) {
   sync::FileMap map;

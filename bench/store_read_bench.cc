@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "bench/bench_flags.h"
 #include "pkg/common/clock.h"
 #include "pkg/common/flags.h"
 #include "pkg/common/http/curl_http_client.h"
@@ -32,15 +33,6 @@ const std::vector<common::FlagSpec> kFlags = {
     {.name = "seconds", .help = "duration (default 10)"},
     {.name = "prefix", .help = "path prefix, followed by 0..M-1 (default secret/bench/key-)"},
 };
-
-int intFlag(const common::ParsedFlags& flags, const std::string& name, int fallback) {
-  int value = fallback;
-  if (flags.has(name) && !absl::SimpleAtoi(flags.get(name), &value)) {
-    std::cerr << "--" << name << " must be a number\n";
-    std::exit(2);
-  }
-  return value;
-}
 
 int run(int argc, char** argv) {
   auto flags = common::parseFlags(std::vector<std::string>(argv + 1, argv + argc), kFlags);

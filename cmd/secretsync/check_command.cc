@@ -1,15 +1,14 @@
 #include "cmd/secretsync/check_command.h"
 
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
 #include "pkg/common/flags.h"
 #include "pkg/common/http/curl_http_client.h"
 #include "pkg/common/log.h"
+#include "pkg/common/read_file.h"
 #include "pkg/store/vault/jwt_source.h"
 #include "pkg/store/vault/vault_store.h"
 
@@ -60,12 +59,11 @@ std::string envOr(const char* first, const char* second = nullptr) {
 
 absl::StatusOr<common::SecretString> readSecretFile(const std::string& flag,
                                                     const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream content;
-  if (!in || !(content << in.rdbuf())) {
+  std::optional<std::string> content = common::readFile(path);
+  if (!content.has_value()) {
     return absl::InvalidArgumentError("--" + flag + ": cannot read \"" + path + "\"");
   }
-  return common::SecretString(std::string(absl::StripAsciiWhitespace(content.str())));
+  return common::SecretString(std::string(absl::StripAsciiWhitespace(*content)));
 }
 
 absl::StatusOr<vault::AuthConfig> authFromFlags(const common::ParsedFlags& flags) {

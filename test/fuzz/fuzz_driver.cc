@@ -8,27 +8,15 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
 
+#include "pkg/common/read_file.h"
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 extern "C" __attribute__((weak)) int LLVMFuzzerInitialize(int* argc, char*** argv);
-
-namespace {
-
-bool readFile(const std::filesystem::path& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return false;
-  }
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return !in.bad();
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   if (LLVMFuzzerInitialize != nullptr) {
@@ -61,13 +49,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fuzz_driver: no inputs\n");
     return 2;
   }
-  std::string data;
   for (const auto& input : inputs) {
-    if (!readFile(input, data)) {
+    const std::optional<std::string> data = secretsync::common::readFile(input);
+    if (!data.has_value()) {
       std::fprintf(stderr, "fuzz_driver: cannot read %s\n", input.c_str());
       return 2;
     }
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(data->data()), data->size());
   }
   std::fprintf(stderr, "fuzz_driver: replayed %zu inputs\n", inputs.size());
   return 0;

@@ -25,9 +25,11 @@
 
 #include <signal.h>
 
+#include "pkg/common/read_file.h"
 #include "test/support/kube_double/kube_double.h"
 #include "test/support/kube_double/kubeconfig.h"
 #include "test/support/kube_double/seed.h"
+#include "test/support/test_pki.h"
 
 namespace {
 
@@ -45,17 +47,6 @@ int usage(const std::string& why) {
                "                   [--service-account-issuer ISS]\n",
                why.c_str());
   return 2;
-}
-
-bool readFile(const std::string& path, std::string* out) {
-  std::ifstream in(path);
-  if (!in) {
-    return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
 }
 
 // Writes through a temporary file and a rename, so a watcher never reads half a file.
@@ -168,26 +159,27 @@ int main(int argc, char** argv) {
   options.port = static_cast<uint16_t>(port);
   std::string ca_pem;
   if (!tls_cert.empty() || !tls_key.empty()) {
-    secretsync::test::TlsServerConfig tls;
-    if (!readFile(tls_cert, &tls.cert_pem) || !readFile(tls_key, &tls.key_pem)) {
-      return usage("cannot read --tls-cert/--tls-key");
+    auto tls = secretsync::test::loadTlsServerConfig(tls_cert, tls_key, tls_client_ca);
+    if (!tls.ok()) {
+      return usage(std::string(tls.status().message()));
     }
-    if (!tls_client_ca.empty() && !readFile(tls_client_ca, &tls.client_ca_pem)) {
-      return usage("cannot read --tls-client-ca");
+    if (!tls_ca.empty()) {
+      std::optional<std::string> pem = secretsync::common::readFile(tls_ca);
+      if (!pem.has_value()) {
+        return usage("cannot read --tls-ca");
+      }
+      ca_pem = *std::move(pem);
     }
-    if (!tls_ca.empty() && !readFile(tls_ca, &ca_pem)) {
-      return usage("cannot read --tls-ca");
-    }
-    options.tls = tls;
+    options.tls = *std::move(tls);
   }
 
   std::vector<nlohmann::json> seed;
   if (!seed_file.empty()) {
-    std::string text;
-    if (!readFile(seed_file, &text)) {
+    std::optional<std::string> text = secretsync::common::readFile(seed_file);
+    if (!text.has_value()) {
       return usage("cannot read --seed " + seed_file);
     }
-    auto parsed = secretsync::test::kube::parseSeed(text);
+    auto parsed = secretsync::test::kube::parseSeed(*text);
     if (!parsed.ok()) {
       std::fprintf(stderr, "kube-double: %s: %s\n", seed_file.c_str(),
                    parsed.status().ToString().c_str());

@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "pkg/common/read_file.h"
 
 namespace secretsync::test {
 namespace {
@@ -354,6 +355,25 @@ TestPkiFiles::~TestPkiFiles() {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
+}
+
+absl::StatusOr<TlsServerConfig> loadTlsServerConfig(const std::string& cert_file,
+                                                    const std::string& key_file,
+                                                    const std::string& client_ca_file) {
+  TlsServerConfig tls;
+  for (auto [path, field] :
+       {std::pair{&cert_file, &tls.cert_pem}, std::pair{&key_file, &tls.key_pem},
+        std::pair{&client_ca_file, &tls.client_ca_pem}}) {
+    if (path->empty() && field == &tls.client_ca_pem) {
+      continue;
+    }
+    std::optional<std::string> pem = common::readFile(*path);
+    if (!pem.has_value()) {
+      return absl::InvalidArgumentError("cannot read \"" + *path + "\"");
+    }
+    *field = *std::move(pem);
+  }
+  return tls;
 }
 
 }  // namespace secretsync::test

@@ -51,6 +51,13 @@ struct TestPki {
   TlsServerConfig serverConfig(bool require_client_cert = false) const;
 };
 
+// Reads HTTPS settings for HttpServer from PEM files (the standalone doubles' --tls-* flags);
+// an empty `client_ca_file` leaves client certificates off.
+// @return kInvalidArgument naming the file that cannot be read.
+absl::StatusOr<TlsServerConfig> loadTlsServerConfig(const std::string& cert_file,
+                                                    const std::string& key_file,
+                                                    const std::string& client_ca_file);
+
 // PEM files of a TestPki in a fresh private temp directory (mode 0700, files 0600), removed
 // with everything in it when this object is destroyed.
 //

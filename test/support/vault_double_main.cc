@@ -23,6 +23,8 @@
 
 #include <signal.h>
 
+#include "pkg/common/read_file.h"
+#include "test/support/test_pki.h"
 #include "test/support/vault_double/auth_kubernetes.h"
 #include "test/support/vault_double/seed.h"
 #include "test/support/vault_double/vault_double.h"
@@ -42,17 +44,6 @@ int usage(const char* why) {
                "                    [--audience A]... [--ttl SECONDS] [--uid UID]\n",
                why);
   return 2;
-}
-
-bool readFile(const std::string& path, std::string* out) {
-  std::ifstream in(path);
-  if (!in) {
-    return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
 }
 
 }  // namespace
@@ -159,14 +150,11 @@ int main(int argc, char** argv) {
   options.root_token = root_token;
   options.mount_default_secret = default_mount;
   if (!tls_cert.empty() || !tls_key.empty()) {
-    secretsync::test::TlsServerConfig tls;
-    if (!readFile(tls_cert, &tls.cert_pem) || !readFile(tls_key, &tls.key_pem)) {
-      return usage("cannot read --tls-cert/--tls-key");
+    auto tls = secretsync::test::loadTlsServerConfig(tls_cert, tls_key, tls_client_ca);
+    if (!tls.ok()) {
+      return usage(std::string(tls.status().message()).c_str());
     }
-    if (!tls_client_ca.empty() && !readFile(tls_client_ca, &tls.client_ca_pem)) {
-      return usage("cannot read --tls-client-ca");
-    }
-    options.tls = tls;
+    options.tls = *std::move(tls);
   }
 
   // Block the stop signals before any thread starts, so only sigwait() below receives them.

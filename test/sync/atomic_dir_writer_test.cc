@@ -23,6 +23,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pkg/common/read_file.h"
 #include "test/sync/crash_payload.h"
 
 namespace secretsync::sync {
@@ -62,15 +63,7 @@ class TempDir {
   std::string path_;
 };
 
-std::optional<std::string> readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using common::readFile;
 
 struct stat lstatOf(const std::string& path) {
   struct stat st {};
