@@ -13,6 +13,8 @@
 #include "pkg/common/http/curl_http_client.h"
 #include "pkg/common/log.h"
 #include "pkg/csi/provider_server.h"
+#include "pkg/metrics/metrics.h"
+#include "pkg/metrics/metrics_server.h"
 
 namespace secretsync::cmd {
 namespace {
@@ -33,6 +35,8 @@ const std::vector<common::FlagSpec>& csiProviderFlags() {
       {.name = "audience",
        .help = "serviceAccount.tokens audience when a SecretProviderClass sets none (default "
                "vault)"},
+      {.name = "metrics-addr",
+       .help = "serve Prometheus metrics on HOST:PORT or :PORT at /metrics (default off)"},
       {.name = "cache-ttl",
        .help = "how long a read is shared between mounts, e.g. 5s, 500ms, 0 (default 5s)"},
       {.name = "log-level", .help = "debug | info | warn | error (default info)"},
@@ -111,7 +115,33 @@ int runCsiProvider(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   common::http::CurlGlobal curl;
+  auto metrics = std::make_shared<metrics::Metrics>(
+      std::make_shared<prometheus::Registry>(),
+      metrics::Metrics::BuildInfo{SECRETSYNC_VERSION, SECRETSYNC_GIT_COMMIT});
+  options->on_mount = [&m = *metrics](std::string_view code, std::chrono::nanoseconds duration) {
+    m.observeCsiMount(code, duration);
+  };
+  options->vault_observer = [&m = *metrics](const store::vault::VaultAttempt& attempt) {
+    m.observeVaultRequest(attempt.method, attempt.path_template, attempt.status, attempt.duration);
+  };
   csi::Provider provider(common::realClock(), *std::move(options));
+  metrics->addCounterSource("secretsync_store_reads_total",
+                            "Secret reads sent to the store by the shared cache.",
+                            [&provider] { return provider.stats().fetcher.store_reads; });
+  metrics->addCounterSource(
+      "secretsync_store_reads_saved_total",
+      "Secret reads answered by the cache or by joining an identical read in flight.",
+      [&provider] { return provider.stats().fetcher.readsSaved(); });
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (flags->has("metrics-addr")) {
+    auto started = metrics::MetricsServer::start(flags->get("metrics-addr"), metrics);
+    if (!started.ok()) {
+      common::log::error("csi provider cannot serve metrics", {{"error", started.status()}});
+      return 1;
+    }
+    metrics_server = *std::move(started);
+    common::log::info("serving metrics", {{"port", metrics_server->port()}});
+  }
   auto server = csi::ProviderServer::start(flags->get("socket", csi::kDefaultSocketPath), provider);
   if (!server.ok()) {
     common::log::error("csi provider cannot start", {{"error", server.status()}});
@@ -123,6 +153,8 @@ int runCsiProvider(const std::vector<std::string>& args) {
                     {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   (*server)->shutdown();
   (*server)->wait();
+  // Scrapes read the provider: stop them first.
+  metrics_server.reset();
   const csi::ProviderStats stats = provider.stats();
   common::log::info("csi provider stats", {{"mounts", stats.mounts},
                                            {"mount_errors", stats.mount_errors},

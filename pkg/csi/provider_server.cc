@@ -288,6 +288,7 @@ absl::StatusOr<Provider::IdentityPtr> Provider::identityFor(const MountOrder& or
   config.vault_namespace = vault_namespace;
   config.tls = tls;
   config.transport.request_timeout = options_.vault_request_timeout;
+  config.transport.observer = options_.vault_observer;
   // The identity outlives its store, so the source may point at it. The description becomes
   // part of the store's identity and so of the Fetcher's cache key: audience and TLS settings are
   // in it so that, e.g., a read made without TLS verification is never served to a mount that
@@ -355,13 +356,19 @@ absl::Status Provider::mountOrder(const MountOrder& order, v1alpha1::MountRespon
 }
 
 void Provider::record(const absl::Status& status, std::chrono::nanoseconds latency) {
-  std::lock_guard lock(mu_);
-  ++stats_.mounts;
-  stats_.total_latency += latency;
-  stats_.max_latency = std::max(stats_.max_latency, latency);
-  if (!status.ok()) {
-    ++stats_.mount_errors;
-    ++stats_.errors_by_code[errorCodeName(status.code())];
+  const std::string code = status.ok() ? "" : errorCodeName(status.code());
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.mounts;
+    stats_.total_latency += latency;
+    stats_.max_latency = std::max(stats_.max_latency, latency);
+    if (!status.ok()) {
+      ++stats_.mount_errors;
+      ++stats_.errors_by_code[code];
+    }
+  }
+  if (options_.on_mount) {
+    options_.on_mount(code, latency);
   }
 }
 

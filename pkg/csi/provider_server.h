@@ -59,6 +59,10 @@ struct ProviderOptions {
   size_t max_response_bytes = 4 << 20;
   // Empty: a mount without a token for the audience fails with kFailedPrecondition.
   TokenRequestHook token_request;
+  // Metrics hooks, optional and thread-safe: every Mount (error code empty on success), and every
+  // HTTP attempt to Vault made for any identity.
+  std::function<void(std::string_view error_code, std::chrono::nanoseconds duration)> on_mount;
+  store::vault::VaultAttemptObserver vault_observer;
 };
 
 // Counters for the metrics that land with the Prometheus wiring. Monotonic except `identities`.

@@ -27,7 +27,7 @@ absl::StatusOr<std::string> civetListenAddress(std::string_view address_view) {
 }
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::start(
-    std::string_view address, std::shared_ptr<prometheus::Registry> registry) {
+    std::string_view address, std::shared_ptr<prometheus::Collectable> collectable) {
   absl::StatusOr<std::string> listen = civetListenAddress(address);
   const std::string shown(address);
   if (!listen.ok()) {
@@ -41,21 +41,21 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen for metrics on \"", shown, "\": ", e.what()));
   }
-  exposer->RegisterCollectable(registry, "/metrics");
+  exposer->RegisterCollectable(collectable, "/metrics");
   const std::vector<int> ports = exposer->GetListeningPorts();
   if (ports.empty()) {
     return absl::UnavailableError(absl::StrCat("metrics server on \"", shown, "\" bound no port"));
   }
-  return std::unique_ptr<MetricsServer>(new MetricsServer(std::move(registry), std::move(exposer),
-                                                          static_cast<uint16_t>(ports.front())));
+  return std::unique_ptr<MetricsServer>(new MetricsServer(
+      std::move(collectable), std::move(exposer), static_cast<uint16_t>(ports.front())));
 }
 
-MetricsServer::MetricsServer(std::shared_ptr<prometheus::Registry> registry,
+MetricsServer::MetricsServer(std::shared_ptr<prometheus::Collectable> collectable,
                              std::unique_ptr<prometheus::Exposer> exposer, uint16_t port)
-    : registry_(std::move(registry)), exposer_(std::move(exposer)), port_(port) {}
+    : collectable_(std::move(collectable)), exposer_(std::move(exposer)), port_(port) {}
 
 MetricsServer::~MetricsServer() {
-  // Stop serving before the registry can go away.
+  // Stop serving before what it serves can go away.
   exposer_.reset();
 }
 

@@ -6,24 +6,26 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "prometheus/collectable.h"
 #include "prometheus/exposer.h"
-#include "prometheus/registry.h"
 
 namespace secretsync::metrics {
 
-// Serves one Prometheus registry on `/metrics` over HTTP (prometheus-cpp's civetweb exposer).
+// Serves one Prometheus collectable (a Registry, or Metrics) on `/metrics` over HTTP
+// (prometheus-cpp's civetweb exposer).
 //
-// The server shares ownership of the registry: prometheus-cpp keeps only a weak reference to what
-// it exposes, so the registry must outlive the exposer, and holding it here makes that so.
+// The server shares ownership of what it serves: prometheus-cpp keeps only a weak reference to it,
+// so it must outlive the exposer, and holding it here makes that so.
 //
-// Thread-safety: the registry is thread-safe; the server is started and destroyed by one thread.
+// Thread-safety: what it serves must be thread-safe (Registry and Metrics are); the server is
+// started and destroyed by one thread.
 class MetricsServer {
  public:
-  // Starts serving `registry` at `address`: "HOST:PORT", ":PORT" (all interfaces, as Go flags
+  // Starts serving `collectable` at `address`: "HOST:PORT", ":PORT" (all interfaces, as Go flags
   // write it) or "PORT"; port 0 picks a free one (see port()).
   // @return kInvalidArgument for a malformed address, kUnavailable when it cannot be bound.
   static absl::StatusOr<std::unique_ptr<MetricsServer>> start(
-      std::string_view address, std::shared_ptr<prometheus::Registry> registry);
+      std::string_view address, std::shared_ptr<prometheus::Collectable> collectable);
 
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
@@ -31,13 +33,12 @@ class MetricsServer {
 
   // @return the port actually bound.
   uint16_t port() const { return port_; }
-  prometheus::Registry& registry() { return *registry_; }
 
  private:
-  MetricsServer(std::shared_ptr<prometheus::Registry> registry,
+  MetricsServer(std::shared_ptr<prometheus::Collectable> collectable,
                 std::unique_ptr<prometheus::Exposer> exposer, uint16_t port);
 
-  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<prometheus::Collectable> collectable_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   uint16_t port_;
 };

@@ -19,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "test/csi/csi_test_util.h"
+#include "test/support/curl_test_client.h"
 #include "test/support/vault_double/auth_kubernetes.h"
 #include "test/support/vault_double/vault_double.h"
 
@@ -123,13 +124,24 @@ class CsiProviderE2eTest : public ::testing::Test {
     process_ = std::make_unique<ProviderProcess>(
         std::vector<std::string>{"--socket", socket_path_, "--vault-addr", vault_->baseUrl(),
                                  "--cache-ttl", cache_ttl, "--log-level", "debug", "--log-format",
-                                 "json"},
+                                 "json", "--metrics-addr", "127.0.0.1:0"},
         log_path_);
     for (int i = 0; i < 200 && !std::filesystem::exists(socket_path_); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     ASSERT_TRUE(std::filesystem::exists(socket_path_)) << log();
     client_ = std::make_unique<ProviderClient>(socket_path_);
+  }
+
+  // @return the port of the metrics server, read from the process's "serving metrics" log line.
+  int metricsPort() const {
+    std::istringstream lines(log());
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("serving metrics") != std::string::npos) {
+        return nlohmann::json::parse(line, nullptr, false).value("port", 0);
+      }
+    }
+    return 0;
   }
 
   std::string log() const {
@@ -230,6 +242,24 @@ TEST_F(CsiProviderE2eTest, ServesMountsFanOutFailuresAndStopsCleanly) {
       pod("after")));
   ASSERT_TRUE(after.status.ok()) << after.status.error_message();
   EXPECT_EQ(after.file("x"), "fresh");
+
+  // Metrics: what happened above is visible on /metrics, with no token, path or value in it.
+  const int port = metricsPort();
+  ASSERT_NE(port, 0) << log();
+  test::CurlTestClient http;
+  const auto scrape = http.request("GET", "http://127.0.0.1:" + std::to_string(port) + "/metrics");
+  ASSERT_EQ(scrape.status, 200) << scrape.error;
+  EXPECT_THAT(scrape.body, HasSubstr("secretsync_csi_mount_duration_seconds_count 52"));
+  EXPECT_THAT(scrape.body, HasSubstr("secretsync_csi_mount_errors_total{code=\"Unavailable\"} 1"));
+  EXPECT_THAT(scrape.body, HasSubstr("secretsync_store_reads_saved_total"));
+  EXPECT_THAT(scrape.body,
+              HasSubstr("secretsync_vault_requests_total{operation=\"GET secret/data/*\",status_class="
+                        "\"2xx\"}"));
+  EXPECT_THAT(scrape.body, HasSubstr("status_class=\"5xx\""));
+  EXPECT_THAT(scrape.body, HasSubstr("secretsync_build_info{"));
+  EXPECT_THAT(scrape.body, Not(HasSubstr("value-")));
+  EXPECT_THAT(scrape.body, Not(HasSubstr("app/o")));
+  EXPECT_THAT(scrape.body, Not(HasSubstr(pods[0].tokens.at("vault"))));
 
   // SIGTERM: clean exit, socket removed, no token or value in the log.
   EXPECT_EQ(process_->stop(SIGTERM), 0);

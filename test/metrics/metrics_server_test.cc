@@ -9,6 +9,8 @@
 
 #include "gtest/gtest.h"
 #include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/registry.h"
 
 namespace secretsync::metrics {
 namespace {
