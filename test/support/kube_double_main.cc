@@ -17,9 +17,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -29,6 +27,7 @@
 #include "test/support/kube_double/kube_double.h"
 #include "test/support/kube_double/kubeconfig.h"
 #include "test/support/kube_double/seed.h"
+#include "test/support/standalone_process.h"
 #include "test/support/test_pki.h"
 
 namespace {
@@ -50,18 +49,6 @@ int usage(const std::string& why) {
 }
 
 // Writes through a temporary file and a rename, so a watcher never reads half a file.
-bool writeFileAtomically(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) {
-      return false;
-    }
-    out << content;
-  }
-  return std::rename(tmp.c_str(), path.c_str()) == 0;
-}
-
 bool parseNumber(const std::string& text, long long* out) {
   char* end = nullptr;
   *out = std::strtoll(text.c_str(), &end, 10);
@@ -188,13 +175,8 @@ int main(int argc, char** argv) {
     seed = std::move(*parsed);
   }
 
-  // Block the stop signals before any thread starts, so only sigwait() below receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // Before any thread starts, so only sigwait() below receives them.
+  const sigset_t stop_signals = secretsync::test::blockStopSignals();
 
   auto kube = KubeDouble::start(options);
   if (!kube.ok()) {
@@ -207,7 +189,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!port_file.empty() &&
-      !writeFileAtomically(port_file, std::to_string((*kube)->port()) + "\n")) {
+      !secretsync::test::writeFileAtomically(port_file, std::to_string((*kube)->port()) + "\n")) {
     std::fprintf(stderr, "kube-double: cannot write %s\n", port_file.c_str());
     return 1;
   }
@@ -217,7 +199,8 @@ int main(int argc, char** argv) {
     spec.token = tokens.front().second;
     spec.user = tokens.front().first;
     spec.ca_pem = ca_pem;
-    if (!writeFileAtomically(kubeconfig_path, secretsync::test::kube::renderKubeconfig(spec))) {
+    if (!secretsync::test::writeFileAtomically(kubeconfig_path,
+                                               secretsync::test::kube::renderKubeconfig(spec))) {
       std::fprintf(stderr, "kube-double: cannot write %s\n", kubeconfig_path.c_str());
       return 1;
     }

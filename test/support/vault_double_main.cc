@@ -15,15 +15,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <signal.h>
 
 #include "pkg/common/read_file.h"
+#include "test/support/standalone_process.h"
 #include "test/support/test_pki.h"
 #include "test/support/vault_double/auth_kubernetes.h"
 #include "test/support/vault_double/seed.h"
@@ -157,13 +156,8 @@ int main(int argc, char** argv) {
     options.tls = *std::move(tls);
   }
 
-  // Block the stop signals before any thread starts, so only sigwait() below receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // Before any thread starts, so only sigwait() below receives them.
+  const sigset_t stop_signals = secretsync::test::blockStopSignals();
 
   auto vault = VaultDouble::start(options);
   if (!vault.ok()) {
@@ -177,17 +171,10 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  if (!port_file.empty()) {
-    std::string tmp_path = port_file + ".tmp";
-    {
-      std::ofstream out(tmp_path, std::ios::trunc);
-      out << (*vault)->port() << "\n";
-    }
-    // Rename so a watcher never reads a half-written file.
-    if (std::rename(tmp_path.c_str(), port_file.c_str()) != 0) {
-      std::fprintf(stderr, "vault-double: cannot write %s\n", port_file.c_str());
-      return 1;
-    }
+  if (!port_file.empty() &&
+      !secretsync::test::writeFileAtomically(port_file, std::to_string((*vault)->port()) + "\n")) {
+    std::fprintf(stderr, "vault-double: cannot write %s\n", port_file.c_str());
+    return 1;
   }
   std::cout << "vault-double listening on " << (*vault)->baseUrl() << std::endl;
 

@@ -73,6 +73,22 @@ absl::StatusOr<std::chrono::seconds> duration(const nlohmann::json& obj, const c
   return *d;
 }
 
+// Reads a role's token_ttl and token_max_ttl (both optional) into `ttl` and `max_ttl`.
+absl::Status readTokenTtls(const nlohmann::json& role, const std::string& where,
+                           std::chrono::seconds& ttl, std::chrono::seconds& max_ttl) {
+  auto read_ttl = duration(role, "token_ttl", where);
+  if (!read_ttl.ok()) {
+    return read_ttl.status();
+  }
+  auto read_max_ttl = duration(role, "token_max_ttl", where);
+  if (!read_max_ttl.ok()) {
+    return read_max_ttl.status();
+  }
+  ttl = *read_ttl;
+  max_ttl = *read_max_ttl;
+  return absl::OkStatus();
+}
+
 std::vector<std::string> rolePolicies(const nlohmann::json& role) {
   std::vector<std::string> p = strings(role, "token_policies");
   for (auto& x : strings(role, "policies")) {
@@ -270,16 +286,9 @@ absl::Status applySeed(VaultDouble& vd, const nlohmann::json& seed) {
       role.bound_service_account_namespaces = strings(r, "bound_service_account_namespaces");
       role.audience = str(r, "audience");
       role.policies = rolePolicies(r);
-      auto ttl = duration(r, "token_ttl", where);
-      auto max_ttl = duration(r, "token_max_ttl", where);
-      if (!ttl.ok()) {
-        return ttl.status();
+      if (absl::Status st = readTokenTtls(r, where, role.token_ttl, role.token_max_ttl); !st.ok()) {
+        return st;
       }
-      if (!max_ttl.ok()) {
-        return max_ttl.status();
-      }
-      role.token_ttl = *ttl;
-      role.token_max_ttl = *max_ttl;
       absl::Status st = vd.addKubernetesRole(mount, role);
       if (!st.ok()) {
         return bad(where, std::string(st.message()));
@@ -296,16 +305,9 @@ absl::Status applySeed(VaultDouble& vd, const nlohmann::json& seed) {
       role.secret_ids = strings(r, "secret_ids");
       role.bind_secret_id = boolean(r, "bind_secret_id", true);
       role.policies = rolePolicies(r);
-      auto ttl = duration(r, "token_ttl", where);
-      auto max_ttl = duration(r, "token_max_ttl", where);
-      if (!ttl.ok()) {
-        return ttl.status();
+      if (absl::Status st = readTokenTtls(r, where, role.token_ttl, role.token_max_ttl); !st.ok()) {
+        return st;
       }
-      if (!max_ttl.ok()) {
-        return max_ttl.status();
-      }
-      role.token_ttl = *ttl;
-      role.token_max_ttl = *max_ttl;
       absl::Status st = vd.addAppRole(role, mount);
       if (!st.ok()) {
         return bad(where, std::string(st.message()));
@@ -328,16 +330,9 @@ absl::Status applySeed(VaultDouble& vd, const nlohmann::json& seed) {
       role.bound_subject = str(r, "bound_subject");
       role.user_claim = str(r, "user_claim", "sub");
       role.policies = rolePolicies(r);
-      auto ttl = duration(r, "token_ttl", where);
-      auto max_ttl = duration(r, "token_max_ttl", where);
-      if (!ttl.ok()) {
-        return ttl.status();
+      if (absl::Status st = readTokenTtls(r, where, role.token_ttl, role.token_max_ttl); !st.ok()) {
+        return st;
       }
-      if (!max_ttl.ok()) {
-        return max_ttl.status();
-      }
-      role.token_ttl = *ttl;
-      role.token_max_ttl = *max_ttl;
       absl::Status st = vd.addJwtRole(mount, role);
       if (!st.ok()) {
         return bad(where, std::string(st.message()));
