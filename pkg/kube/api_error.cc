@@ -47,27 +47,41 @@ absl::StatusCode codeFor(int http_status, std::string_view reason) {
 // The reason a server sends with a plain-text body of this code (§0.5).
 std::string_view reasonForCode(int http_status) {
   switch (http_status) {
-    case 400: return "BadRequest";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 409: return "Conflict";
-    case 410: return "Expired";
-    case 413: return "RequestEntityTooLarge";
-    case 415: return "UnsupportedMediaType";
-    case 422: return "Invalid";
-    case 429: return "TooManyRequests";
-    case 500: return "InternalError";
-    case 503: return "ServiceUnavailable";
-    case 504: return "Timeout";
-    default: return "Unknown";
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Expired";
+    case 413:
+      return "RequestEntityTooLarge";
+    case 415:
+      return "UnsupportedMediaType";
+    case 422:
+      return "Invalid";
+    case 429:
+      return "TooManyRequests";
+    case 500:
+      return "InternalError";
+    case 503:
+      return "ServiceUnavailable";
+    case 504:
+      return "Timeout";
+    default:
+      return "Unknown";
   }
 }
 
 // Payload: "<http_status> <retry_after seconds or -1> <reason>".
 std::string encode(const ApiErrorInfo& info) {
-  return absl::StrCat(info.http_status, " ", info.retry_after ? info.retry_after->count() : -1,
-                      " ", info.reason);
+  return absl::StrCat(info.http_status, " ", info.retry_after ? info.retry_after->count() : -1, " ",
+                      info.reason);
 }
 
 }  // namespace
@@ -88,8 +102,8 @@ absl::Status apiErrorFromReply(int http_status, std::string_view body,
   }
   nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_object() && parsed.value("kind", "") == "Status") {
-    if (const auto it = parsed.find("reason"); it != parsed.end() && it->is_string() &&
-                                               !it->get_ref<const std::string&>().empty()) {
+    if (const auto it = parsed.find("reason");
+        it != parsed.end() && it->is_string() && !it->get_ref<const std::string&>().empty()) {
       info.reason = it->get<std::string>();
     }
     if (const auto it = parsed.find("message"); it != parsed.end() && it->is_string()) {

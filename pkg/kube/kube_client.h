@@ -97,8 +97,7 @@ class KubeClient {
                                              std::string_view namespace_name,
                                              std::string_view name) = 0;
   // One page. `namespace_name` "" lists all namespaces (or a cluster-scoped kind).
-  virtual absl::StatusOr<ObjectList> list(const Resource& resource,
-                                          std::string_view namespace_name,
+  virtual absl::StatusOr<ObjectList> list(const Resource& resource, std::string_view namespace_name,
                                           const ListOptions& options) = 0;
   virtual absl::StatusOr<nlohmann::json> create(const Resource& resource,
                                                 std::string_view namespace_name,

@@ -40,8 +40,8 @@ Resource secretStores(std::string_view version) {
   return {"external-secrets.io", std::string(version), "secretstores", "SecretStore", true};
 }
 Resource clusterSecretStores(std::string_view version) {
-  return {"external-secrets.io", std::string(version), "clustersecretstores",
-          "ClusterSecretStore", false};
+  return {"external-secrets.io", std::string(version), "clustersecretstores", "ClusterSecretStore",
+          false};
 }
 Resource secretsStoreImports() {
   return {"deckhouse.io", "v1alpha1", "secretsstoreimports", "SecretsStoreImport", true};

@@ -9,21 +9,29 @@
 
 namespace secretsync::metrics {
 
-absl::StatusOr<std::string> civetListenAddress(std::string_view address_view) {
+absl::StatusOr<ListenAddress> parseListenAddress(std::string_view address_view) {
   // Debian's Abseil has its own string_view type; take one copy for StrCat and friends.
   const std::string address(address_view);
   const size_t colon = address.rfind(':');
-  const std::string host = colon == std::string::npos ? "" : address.substr(0, colon);
   const std::string port = colon == std::string::npos ? address : address.substr(colon + 1);
   uint32_t port_number = 0;
   if (port.empty() || !absl::SimpleAtoi(port, &port_number) || port_number > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("listen address \"", address, "\": port must be a number in 0..65535"));
   }
-  if (host.empty()) {
-    return port;
+  return ListenAddress{.host = colon == std::string::npos ? "" : address.substr(0, colon),
+                       .port = static_cast<uint16_t>(port_number)};
+}
+
+absl::StatusOr<std::string> civetListenAddress(std::string_view address) {
+  absl::StatusOr<ListenAddress> parsed = parseListenAddress(address);
+  if (!parsed.ok()) {
+    return parsed.status();
   }
-  return absl::StrCat(host, ":", port_number);
+  if (parsed->host.empty()) {
+    return std::to_string(parsed->port);
+  }
+  return absl::StrCat(parsed->host, ":", parsed->port);
 }
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::start(

@@ -43,6 +43,16 @@ class MetricsServer {
   uint16_t port_;
 };
 
+// A listen address split: host "" means all interfaces.
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;
+};
+
+// Parses "HOST:PORT", ":PORT" (all interfaces, as Go flags write it) or "PORT".
+// @return kInvalidArgument naming the address when the port is not a number in 0..65535.
+absl::StatusOr<ListenAddress> parseListenAddress(std::string_view address);
+
 // Splits "HOST:PORT", ":PORT" or "PORT" into civetweb's listening option ("HOST:PORT" or "PORT").
 // @return kInvalidArgument naming the address when the port is not a number in 0..65535.
 absl::StatusOr<std::string> civetListenAddress(std::string_view address);
