@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The demo: installs what is missing, builds secretsync and the Vault double, starts the double on
-# a free loopback port seeded with example secrets, and runs `secretsync check` against it with
-# token, Kubernetes and AppRole auth. It prints versions and key names, never a value.
+# a free loopback port seeded with example secrets, validates the example manifests of
+# examples/demo, syncs them to files with `secretsync sync --once` (twice: the second run writes
+# nothing), shows what failures look like, and runs `secretsync check` with token, Kubernetes and
+# AppRole auth. It prints file names, modes, versions and key names, never a value.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +29,28 @@ for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 export VAULT_ADDR="http://127.0.0.1:$(cat "$work/port")"
 echo "== $("$secretsync" version)"
 echo "== Vault double (a test double, not a Vault) at $VAULT_ADDR, seeded from test/support/testdata/demo_seed.json"
+
+# The example manifests, pointed at the double.
+mkdir "$work/manifests"
+for f in examples/demo/*.yaml; do
+  sed "s#http://127.0.0.1:8200#$VAULT_ADDR#" "$f" >"$work/manifests/$(basename "$f")"
+done
+out="$work/out"
+run() { echo "\$ secretsync $*"; "$secretsync" "$@" 2>&1 | sed "s#$work/##g" || true; }
+
+echo; echo "== Validate the example manifests offline (as a CI job would)"
+run validate -f examples/demo
+
+echo; echo "== Sync every ExternalSecret of examples/demo to files: out/<namespace>/<target>/<key>"
+run sync -f "$work/manifests" --output-dir "$out" --once
+echo; echo "== What was written: names, modes and links, never a value"
+(cd "$out" && find . -mindepth 1 \( -type l -printf '%M  %p -> %l\n' \) -o -printf '%M  %p\n' | sort -k2)
+
+echo; echo "== The same again: nothing changed in Vault, so nothing is written (no new version dir)"
+run sync -f "$work/manifests" --output-dir "$out" --once
+
+echo; echo "== What failures look like: each named as <namespace>/<name>: <field>: <reason>, exit 1"
+run sync -f "$work/manifests" -f examples/demo-failures.yaml --output-dir "$out" --once
 
 step() { echo; echo "== $1"; shift; echo "\$ secretsync check $*"; "$secretsync" check "$@" || true; }
 
@@ -54,4 +78,4 @@ step "A service account the role does not bind" \
   --auth kubernetes --role app --jwt-file "$work/intruder.jwt" --path secret/app/api
 
 echo
-echo "== Done. No value was printed: only versions and key names."
+echo "== Done. No value was printed: only file names, modes, versions and key names."

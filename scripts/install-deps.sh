@@ -9,7 +9,8 @@ packages=(
   libcurl4-openssl-dev libssl-dev libyaml-cpp-dev prometheus-cpp-dev
   libboost-dev nlohmann-json3-dev googletest libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev
-  python3 python3-hvac python3-kubernetes wrk
+  python3 python3-hvac python3-kubernetes python3-yaml wrk
+  prometheus  # prometheus and promtool for test/deploy (rules, scrapes, PromQL)
 )
 # kubectl for the API-server double's client test: Debian's, unless one is installed already
 # (another package owning /usr/bin/kubectl would conflict with it).

@@ -13,6 +13,8 @@
 #include "pkg/common/http/curl_http_client.h"
 #include "pkg/common/log.h"
 #include "pkg/csi/provider_server.h"
+#include "pkg/kube/kube_config.h"
+#include "pkg/kube/rest_kube_client.h"
 #include "pkg/metrics/metrics.h"
 #include "pkg/metrics/metrics_server.h"
 
@@ -35,6 +37,10 @@ const std::vector<common::FlagSpec>& csiProviderFlags() {
       {.name = "audience",
        .help = "serviceAccount.tokens audience when a SecretProviderClass sets none (default "
                "vault)"},
+      {.name = "kubeconfig",
+       .help = "kubeconfig for SecretsStoreImport reads and the TokenRequest fallback (default: "
+               "in-cluster when available; without either both are off)"},
+      {.name = "context", .help = "kubeconfig context (default: its current-context)"},
       {.name = "metrics-addr",
        .help = "serve Prometheus metrics on HOST:PORT or :PORT at /metrics (default off)"},
       {.name = "cache-ttl",
@@ -82,6 +88,37 @@ absl::StatusOr<csi::ProviderOptions> optionsFromFlags(const common::ParsedFlags&
   return options;
 }
 
+// The Kubernetes client behind SecretsStoreImport mounts and the TokenRequest fallback. A node
+// daemon must not pick up somebody's ~/.kube/config by accident: without --kubeconfig only the
+// in-cluster configuration is tried, and its absence turns both features off (nullptr).
+absl::StatusOr<std::unique_ptr<kube::RestKubeClient>> kubeClientFromFlags(
+    const common::ParsedFlags& flags, metrics::Metrics& metrics) {
+  const bool named = flags.has("kubeconfig");
+  absl::StatusOr<kube::KubeConfig> config =
+      named ? kube::loadDefaultConfig(flags.get("kubeconfig"), flags.get("context"))
+            : kube::inClusterConfig();
+  if (!config.ok()) {
+    if (named) {
+      return absl::Status(config.status().code(),
+                          absl::StrCat("--kubeconfig: ", config.status().message()));
+    }
+    common::log::info(
+        "no in-cluster Kubernetes configuration: SecretsStoreImport mounts and the TokenRequest "
+        "fallback are off (pass --kubeconfig to turn them on)",
+        {{"reason", config.status()}});
+    return std::unique_ptr<kube::RestKubeClient>();
+  }
+  kube::RestKubeClientOptions options;
+  options.user_agent = absl::StrCat("secretsync-csi-provider/", SECRETSYNC_VERSION);
+  options.observer = [&metrics](const kube::KubeRequestInfo& info) {
+    metrics.recordKubeRequest(info.verb, info.resource, info.code);
+  };
+  // A mount waits on these calls; the driver's own deadline is short.
+  options.request_timeout = std::chrono::seconds(10);
+  options.max_retries = 2;
+  return kube::RestKubeClient::create(*std::move(config), nullptr, options);
+}
+
 }  // namespace
 
 int runCsiProvider(const std::vector<std::string>& args) {
@@ -124,6 +161,16 @@ int runCsiProvider(const std::vector<std::string>& args) {
   options->vault_observer = [&m = *metrics](const store::vault::VaultAttempt& attempt) {
     m.observeVaultRequest(attempt.method, attempt.path_template, attempt.status, attempt.duration);
   };
+  auto kube_client = kubeClientFromFlags(*flags, *metrics);
+  if (!kube_client.ok()) {
+    common::log::error("csi provider cannot build its Kubernetes client",
+                       {{"error", kube_client.status()}});
+    return 1;
+  }
+  if (*kube_client != nullptr) {
+    options->kube_client = kube_client->get();
+    options->token_request = csi::makeTokenRequestHook(**kube_client);
+  }
   csi::Provider provider(common::realClock(), *std::move(options));
   metrics->addCounterSource("secretsync_store_reads_total",
                             "Secret reads sent to the store by the shared cache.",

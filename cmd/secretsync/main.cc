@@ -9,7 +9,10 @@
 
 #include "build_info.h"
 #include "cmd/secretsync/check_command.h"
+#include "cmd/secretsync/controller_command.h"
 #include "cmd/secretsync/csi_provider_command.h"
+#include "cmd/secretsync/sync_command.h"
+#include "cmd/secretsync/validate_command.h"
 #include "pkg/common/flags.h"
 
 namespace secretsync {
@@ -34,8 +37,14 @@ const std::vector<Subcommand>& subcommands() {
   static const auto* const kSubcommands = new std::vector<Subcommand>{
       {"check", "read secrets from a store and report versions and key names, never values",
        cmd::runCheck},
+      {"controller", "keep the Secrets of ExternalSecrets in step with their stores (in a cluster)",
+       cmd::runController},
       {"csi-provider", "serve the Secrets Store CSI Driver provider API on a unix socket",
        cmd::runCsiProvider},
+      {"sync", "write ExternalSecrets' targets as files from manifests, without a cluster",
+       cmd::runSync},
+      {"validate", "check ExternalSecret and SecretStore manifests offline (for CI)",
+       cmd::runValidate},
       {"version", "print the version and the git commit it was built from", runVersion},
   };
   return *kSubcommands;

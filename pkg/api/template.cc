@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "nlohmann/json.hpp"
+#include "pkg/api/go_json.h"
 #include "pkg/common/absl_view.h"
 
 namespace secretsync::api {
@@ -428,16 +429,8 @@ std::string goQuote(std::string_view s) {
   return out;
 }
 
-// Go's json.Marshal of a string: HTML-escaping on, invalid UTF-8 replaced by U+FFFD.
-std::string goJsonString(const std::string& s) {
-  std::string out =
-      nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return absl::StrReplaceAll(out, {{"<", "\\u003c"},
-                                   {">", "\\u003e"},
-                                   {"&", "\\u0026"},
-                                   {"\xE2\x80\xA8", "\\u2028"},
-                                   {"\xE2\x80\xA9", "\\u2029"}});
-}
+// Go's json.Marshal of a string (sprig's toJson).
+std::string goJsonString(const std::string& s) { return goJsonMarshal(nlohmann::json(s)); }
 
 // strings.Trim(s, cutset) for a byte cutset.
 std::string trimAll(std::string_view s, std::string_view cutset) {

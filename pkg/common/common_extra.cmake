@@ -10,3 +10,6 @@ target_link_libraries(yaml_json_lib PUBLIC absl::status absl::statusor absl::str
 # duration_lib: Go time.ParseDuration / Duration.String, for ESO's interval fields.
 add_library(duration_lib duration.cc)
 target_link_libraries(duration_lib PUBLIC absl::status absl::statusor absl::strings absl::time)
+
+# token_bucket_lib: golang.org/x/time/rate's token bucket (work queue limit, event spam filter).
+add_library(token_bucket_lib token_bucket.cc)

@@ -1,6 +1,8 @@
 #include "pkg/csi/mount_attributes.h"
 
+#include <algorithm>
 #include <exception>
+#include <iterator>
 #include <set>
 #include <utility>
 
@@ -138,6 +140,97 @@ std::string dropKvV2DataSegment(std::string path) {
   return path;
 }
 
+// vault-csi-provider's secretPath (and Deckhouse's source.path, which its controller copies into
+// one) as a SecretRef: "?version=N" pins a version, the KV v2 `data` segment is dropped.
+// @return kInvalidArgument with the problem only; callers prefix the field.
+absl::StatusOr<store::SecretRef> compileSecretPath(const std::string& secret_path) {
+  ASSIGN_OR_RETURN(store::SecretRef ref, store::parseSecretRef(secret_path));
+  if (ref.path.front() == '/' || ref.path.back() == '/') {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", secret_path, "\" must name a secret, without a leading or trailing \"/\""));
+  }
+  ref.path = dropKvV2DataSegment(std::move(ref.path));
+  return ref;
+}
+
+// Checks a file name of either dialect: size bound and the driver's path rules.
+// @return kInvalidArgument with the problem only; callers prefix the field.
+absl::Status checkFileName(const std::string& name, const MountAttributesLimits& limits) {
+  if (name.size() > limits.max_object_name_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("is longer than ", limits.max_object_name_bytes, " bytes"));
+  }
+  if (absl::Status valid = validateFilePath(name); !valid.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", name, "\" ", std::string(valid.message())));
+  }
+  return absl::OkStatus();
+}
+
+// A name used twice, or used both as a file and as the folder of another ("a" and "a/b").
+struct NameConflict {
+  size_t index;  // of the entry that clashes
+  std::string problem;
+};
+
+std::optional<NameConflict> findNameConflict(const std::vector<MountObject>& objects) {
+  std::map<std::string, size_t> names;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    if (!names.emplace(objects[i].object_name, i).second) {
+      return NameConflict{i, absl::StrCat("\"", objects[i].object_name, "\" is used twice")};
+    }
+  }
+  for (auto it = names.begin(); it != names.end(); ++it) {
+    const std::string& name = it->first;
+    const auto next = std::next(it);
+    if (next != names.end() && next->first.size() > name.size() &&
+        next->first.compare(0, name.size(), name) == 0 && next->first[name.size()] == '/') {
+      return NameConflict{
+          next->second,
+          absl::StrCat("\"", name, "\" is both a file and the folder of \"", next->first, "\"")};
+    }
+  }
+  return std::nullopt;
+}
+
+// @return a problem when `name` is not a Kubernetes object name (a DNS subdomain, RFC 1123).
+std::optional<std::string> objectNameProblem(const std::string& name) {
+  if (name.empty()) {
+    return "is empty (name a SecretsStoreImport in the pod's namespace)";
+  }
+  if (name.size() > 253) {
+    return "is longer than 253 characters, the limit of an object name";
+  }
+  const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  const bool valid = alnum(name.front()) && alnum(name.back()) &&
+                     std::all_of(name.begin(), name.end(),
+                                 [&](char c) { return alnum(c) || c == '-' || c == '.'; });
+  if (!valid) {
+    return absl::StrCat("\"", name,
+                        "\" is not an object name (lowercase letters, digits, '-' and '.')");
+  }
+  return std::nullopt;
+}
+
+// Users write "auth/kubernetes" as often as "kubernetes"; Vault's login URL wants the latter.
+std::string normalizeAuthMount(std::string mount) {
+  if (mount.rfind("auth/", 0) == 0) {
+    mount.erase(0, 5);
+  }
+  while (!mount.empty() && mount.back() == '/') {
+    mount.pop_back();
+  }
+  return mount;
+}
+
+// @return a problem when `address` is set and not an http(s) URL.
+std::optional<std::string> vaultAddressProblem(const std::string& address) {
+  if (address.empty() || address.rfind("http://", 0) == 0 || address.rfind("https://", 0) == 0) {
+    return std::nullopt;
+  }
+  return absl::StrCat("\"", address, "\" must be an http:// or https:// URL");
+}
+
 std::optional<std::string> scalar(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) {
     return std::nullopt;
@@ -163,13 +256,8 @@ absl::StatusOr<MountObject> parseObject(size_t index, const YAML::Node& node,
     return objectError(index, "objectName", "must be a string");
   }
   object.object_name = name_node.Scalar();
-  if (object.object_name.size() > limits.max_object_name_bytes) {
-    return objectError(index, "objectName",
-                       absl::StrCat("is longer than ", limits.max_object_name_bytes, " bytes"));
-  }
-  if (absl::Status valid = validateFilePath(object.object_name); !valid.ok()) {
-    return objectError(index, "objectName",
-                       absl::StrCat("\"", object.object_name, "\" ", std::string(valid.message())));
+  if (absl::Status valid = checkFileName(object.object_name, limits); !valid.ok()) {
+    return objectError(index, "objectName", std::string(valid.message()));
   }
   const YAML::Node path_node = node["secretPath"];
   if (!path_node.IsDefined() || path_node.IsNull()) {
@@ -179,17 +267,11 @@ absl::StatusOr<MountObject> parseObject(size_t index, const YAML::Node& node,
     return objectError(index, "secretPath", "must be a non-empty string");
   }
   object.secret_path = path_node.Scalar();
-  auto ref = store::parseSecretRef(object.secret_path);
+  auto ref = compileSecretPath(object.secret_path);
   if (!ref.ok()) {
     return objectError(index, "secretPath", std::string(ref.status().message()));
   }
-  if (ref->path.front() == '/' || ref->path.back() == '/') {
-    return objectError(index, "secretPath",
-                       absl::StrCat("\"", object.secret_path,
-                                    "\" must name a secret, without a leading or trailing \"/\""));
-  }
   object.ref = *std::move(ref);
-  object.ref.path = dropKvV2DataSegment(std::move(object.ref.path));
 
   // Optional fields.
   if (const YAML::Node key = node["secretKey"]; key.IsDefined() && !key.IsNull()) {
@@ -272,24 +354,12 @@ absl::StatusOr<std::vector<MountObject>> parseObjects(const std::string& text,
           absl::StrCat("lists ", root.size(), " objects, over the limit of ", limits.max_objects));
     }
     std::vector<MountObject> objects;
-    std::set<std::string> names;
     for (size_t i = 0; i < root.size(); ++i) {
       ASSIGN_OR_RETURN(MountObject object, parseObject(i, root[i], limits));
-      if (!names.insert(object.object_name).second) {
-        return objectError(i, "objectName",
-                           absl::StrCat("\"", object.object_name, "\" is used twice"));
-      }
       objects.push_back(std::move(object));
     }
-    // "a" and "a/b" cannot both be files.
-    for (const std::string& name : names) {
-      const auto next = names.upper_bound(name);
-      if (next != names.end() && next->size() > name.size() &&
-          next->compare(0, name.size(), name) == 0 && (*next)[name.size()] == '/') {
-        return attributeError(
-            "objects", absl::StrCat("objectName \"", name, "\" is both a file and the folder of \"",
-                                    *next, "\""));
-      }
+    if (const std::optional<NameConflict> conflict = findNameConflict(objects)) {
+      return objectError(conflict->index, "objectName", conflict->problem);
     }
     return objects;
   } catch (const std::exception&) {
@@ -323,55 +393,183 @@ absl::Status parseTokens(const std::string& text, std::string_view where,
   return absl::OkStatus();
 }
 
-absl::StatusOr<MountOrder> parseVaultCsiProvider(const Attributes& attributes,
-                                                 const Attributes& secrets,
-                                                 const MountAttributesLimits& limits) {
-  MountOrder order;
-  order.dialect = Dialect::kVaultCsiProvider;
-  order.secret_provider_class = get(attributes, kSecretProviderClassAttribute);
-  order.role_name = get(attributes, "roleName");
-  if (order.role_name.empty()) {
-    return attributeError("roleName", "is required (the Vault auth role to log in as)");
+// Reads a SecretsStoreImport's fields with the type checks the API server's schema makes, so an
+// object written past the CRD (or a different CRD version) fails by field, never by exception.
+class SecretsStoreImportReader {
+ public:
+  explicit SecretsStoreImportReader(const MountOrder& order)
+      : prefix_(absl::StrCat("SecretsStoreImport \"", order.pod.namespace_name, "/",
+                             order.secrets_store_import, "\": ")) {}
+
+  absl::Status error(std::string_view field, std::string_view problem) const {
+    return absl::InvalidArgumentError(absl::StrCat(prefix_, av(field), ": ", av(problem)));
   }
-  order.vault_address = get(attributes, "vaultAddress");
-  if (!order.vault_address.empty() && order.vault_address.rfind("http://", 0) != 0 &&
-      order.vault_address.rfind("https://", 0) != 0) {
-    return attributeError("vaultAddress", absl::StrCat("\"", order.vault_address,
-                                                       "\" must be an http:// or https:// URL"));
+
+  // @return the string at `key`, nullopt when absent or null.
+  absl::StatusOr<std::optional<std::string>> string(const nlohmann::json& parent,
+                                                    std::string_view key,
+                                                    std::string_view field) const {
+    const auto it = parent.find(key);
+    if (it == parent.end() || it->is_null()) {
+      return std::optional<std::string>();
+    }
+    if (!it->is_string()) {
+      return error(field, "must be a string");
+    }
+    return std::optional<std::string>(it->get<std::string>());
   }
-  order.vault_namespace = get(attributes, "vaultNamespace");
-  const std::string kubernetes_mount = get(attributes, "vaultKubernetesMountPath");
-  const std::string auth_mount = get(attributes, "vaultAuthMountPath");
-  if (!kubernetes_mount.empty() && !auth_mount.empty()) {
-    return attributeError("vaultAuthMountPath",
-                          "cannot be set together with vaultKubernetesMountPath");
+
+  // @return the boolean at `key`, false when absent or null.
+  absl::StatusOr<bool> boolean(const nlohmann::json& parent, std::string_view key,
+                               std::string_view field) const {
+    const auto it = parent.find(key);
+    if (it == parent.end() || it->is_null()) {
+      return false;
+    }
+    if (!it->is_boolean()) {
+      return error(field, "must be true or false");
+    }
+    return it->get<bool>();
   }
-  order.auth_mount = !auth_mount.empty() ? auth_mount : kubernetes_mount;
-  // Users write "auth/kubernetes" as often as "kubernetes"; Vault's login URL wants the latter.
-  if (order.auth_mount.rfind("auth/", 0) == 0) {
-    order.auth_mount.erase(0, 5);
+
+ private:
+  const std::string prefix_;
+};
+
+// The CRD's pattern for spec.role: ^[-_\\.a-zA-Z0-9]+$.
+bool isRoleName(const std::string& role) {
+  return !role.empty() && std::all_of(role.begin(), role.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+absl::StatusOr<MountObject> parseSecretsStoreImportFile(const SecretsStoreImportReader& reader,
+                                                        size_t index, const nlohmann::json& file,
+                                                        const MountAttributesLimits& limits) {
+  const std::string field = absl::StrCat("spec.files[", index, "]");
+  if (!file.is_object()) {
+    return reader.error(field, "must be an object with name and source");
   }
-  while (!order.auth_mount.empty() && order.auth_mount.back() == '/') {
-    order.auth_mount.pop_back();
+  MountObject object;
+  ASSIGN_OR_RETURN(const std::optional<std::string> name,
+                   reader.string(file, "name", absl::StrCat(field, ".name")));
+  if (!name) {
+    return reader.error(absl::StrCat(field, ".name"), "is required (the file name)");
   }
-  order.ca_cert_path = get(attributes, "vaultCACertPath");
-  order.tls_server_name = get(attributes, "vaultTLSServerName");
-  ASSIGN_OR_RETURN(order.skip_tls_verify,
-                   parseGoBool("vaultSkipTLSVerify", get(attributes, "vaultSkipTLSVerify")));
-  order.audience = get(attributes, "audience");
-  for (const char* unsupported :
-       {"vaultCADirectory", "vaultTLSClientCertPath", "vaultTLSClientKeyPath", "vaultCACert"}) {
-    if (!get(attributes, unsupported).empty()) {
-      return attributeError(unsupported, "is not supported yet");
+  if (absl::Status valid = checkFileName(*name, limits); !valid.ok()) {
+    return reader.error(absl::StrCat(field, ".name"), std::string(valid.message()));
+  }
+  object.object_name = *name;
+  ASSIGN_OR_RETURN(const bool decode_base64,
+                   reader.boolean(file, "decodeBase64", absl::StrCat(field, ".decodeBase64")));
+  object.encoding = decode_base64 ? Encoding::kBase64 : Encoding::kUtf8;
+  const auto source = file.find("source");
+  if (source == file.end() || !source->is_object()) {
+    return reader.error(absl::StrCat(field, ".source"),
+                        "is required (an object with path and key)");
+  }
+  ASSIGN_OR_RETURN(const std::optional<std::string> path,
+                   reader.string(*source, "path", absl::StrCat(field, ".source.path")));
+  if (!path || path->empty()) {
+    return reader.error(absl::StrCat(field, ".source.path"),
+                        "is required (the KV path, e.g. secret/data/app)");
+  }
+  object.secret_path = *path;
+  absl::StatusOr<store::SecretRef> ref = compileSecretPath(*path);
+  if (!ref.ok()) {
+    return reader.error(absl::StrCat(field, ".source.path"), std::string(ref.status().message()));
+  }
+  object.ref = *std::move(ref);
+  ASSIGN_OR_RETURN(const std::optional<std::string> key,
+                   reader.string(*source, "key", absl::StrCat(field, ".source.key")));
+  if (key && !key->empty()) {
+    object.secret_key = *key;
+  }
+  return object;
+}
+
+absl::Status applySecretsStoreImportSpec(const SecretsStoreImportReader& reader,
+                                         const nlohmann::json& object,
+                                         const MountAttributesLimits& limits, MountOrder* order) {
+  if (!object.is_object()) {
+    return reader.error("object", "is not a JSON object");
+  }
+  const auto spec = object.find("spec");
+  if (spec == object.end() || !spec->is_object()) {
+    return reader.error("spec", "is required (an object with type, role and files)");
+  }
+  ASSIGN_OR_RETURN(const std::optional<std::string> type,
+                   reader.string(*spec, "type", "spec.type"));
+  if (!type) {
+    return reader.error("spec.type", "is required (CSI)");
+  }
+  if (*type != "CSI") {
+    return reader.error("spec.type", absl::StrCat("\"", *type, "\" is not supported (only CSI)"));
+  }
+  ASSIGN_OR_RETURN(const std::optional<std::string> role,
+                   reader.string(*spec, "role", "spec.role"));
+  if (!role || role->empty()) {
+    return reader.error("spec.role", "is required (the Vault auth role to log in as)");
+  }
+  if (!isRoleName(*role)) {
+    return reader.error(
+        "spec.role", absl::StrCat("\"", *role, "\" may hold only letters, digits, '-', '_', '.'"));
+  }
+  ASSIGN_OR_RETURN(const std::optional<std::string> auth_path,
+                   reader.string(*spec, "authPath", "spec.authPath"));
+  ASSIGN_OR_RETURN(const std::optional<std::string> vault_namespace,
+                   reader.string(*spec, "namespace", "spec.namespace"));
+  ASSIGN_OR_RETURN(const std::optional<std::string> address,
+                   reader.string(*spec, "address", "spec.address"));
+  if (address) {
+    if (const auto problem = vaultAddressProblem(*address)) {
+      return reader.error("spec.address", *problem);
     }
   }
-
-  const std::string objects = get(attributes, "objects");
-  if (objects.empty()) {
-    return attributeError("objects", "is required (a YAML list of objectName/secretPath)");
+  ASSIGN_OR_RETURN(const std::optional<std::string> ca_cert,
+                   reader.string(*spec, "caCert", "spec.caCert"));
+  if (ca_cert && !ca_cert->empty()) {
+    return reader.error("spec.caCert",
+                        "is not supported yet: leave it unset, the provider's --vault-ca-file "
+                        "is used");
   }
-  ASSIGN_OR_RETURN(order.objects, parseObjects(objects, limits));
+  ASSIGN_OR_RETURN(const std::optional<std::string> audience,
+                   reader.string(*spec, "audience", "spec.audience"));
+  ASSIGN_OR_RETURN(const bool skip_tls_verify,
+                   reader.boolean(*spec, "skipTLSVerify", "spec.skipTLSVerify"));
 
+  const auto files = spec->find("files");
+  if (files == spec->end() || !files->is_array() || files->empty()) {
+    return reader.error("spec.files", "is required (a non-empty list of files)");
+  }
+  if (files->size() > limits.max_objects) {
+    return reader.error(
+        "spec.files",
+        absl::StrCat("lists ", files->size(), " files, over the limit of ", limits.max_objects));
+  }
+  std::vector<MountObject> objects;
+  for (size_t i = 0; i < files->size(); ++i) {
+    ASSIGN_OR_RETURN(MountObject file, parseSecretsStoreImportFile(reader, i, (*files)[i], limits));
+    objects.push_back(std::move(file));
+  }
+  if (const std::optional<NameConflict> conflict = findNameConflict(objects)) {
+    return reader.error(absl::StrCat("spec.files[", conflict->index, "].name"), conflict->problem);
+  }
+
+  order->role_name = *role;
+  order->auth_mount = normalizeAuthMount(auth_path.value_or(""));
+  order->vault_namespace = vault_namespace.value_or("");
+  order->vault_address = address.value_or("");
+  order->audience = audience.value_or("");
+  order->skip_tls_verify = skip_tls_verify;
+  order->objects = std::move(objects);
+  return absl::OkStatus();
+}
+
+// The pod the driver names and its service-account tokens; common to both dialects.
+absl::Status parsePodAndTokens(const Attributes& attributes, const Attributes& secrets,
+                               MountOrder* out) {
+  MountOrder& order = *out;
   order.pod.name = get(attributes, kPodNameAttribute);
   order.pod.namespace_name = get(attributes, kPodNamespaceAttribute);
   order.pod.uid = get(attributes, kPodUidAttribute);
@@ -394,6 +592,62 @@ absl::StatusOr<MountOrder> parseVaultCsiProvider(const Attributes& attributes,
   if (!in_secrets.empty()) {
     RETURN_IF_ERROR(parseTokens(in_secrets, "secret", &order.service_account_tokens));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MountOrder> parseVaultCsiProvider(const Attributes& attributes,
+                                                 const Attributes& secrets,
+                                                 const MountAttributesLimits& limits) {
+  MountOrder order;
+  order.dialect = Dialect::kVaultCsiProvider;
+  order.secret_provider_class = get(attributes, kSecretProviderClassAttribute);
+  order.role_name = get(attributes, "roleName");
+  if (order.role_name.empty()) {
+    return attributeError("roleName", "is required (the Vault auth role to log in as)");
+  }
+  order.vault_address = get(attributes, "vaultAddress");
+  if (const auto problem = vaultAddressProblem(order.vault_address)) {
+    return attributeError("vaultAddress", *problem);
+  }
+  order.vault_namespace = get(attributes, "vaultNamespace");
+  const std::string kubernetes_mount = get(attributes, "vaultKubernetesMountPath");
+  const std::string auth_mount = get(attributes, "vaultAuthMountPath");
+  if (!kubernetes_mount.empty() && !auth_mount.empty()) {
+    return attributeError("vaultAuthMountPath",
+                          "cannot be set together with vaultKubernetesMountPath");
+  }
+  order.auth_mount = normalizeAuthMount(!auth_mount.empty() ? auth_mount : kubernetes_mount);
+  order.ca_cert_path = get(attributes, "vaultCACertPath");
+  order.tls_server_name = get(attributes, "vaultTLSServerName");
+  ASSIGN_OR_RETURN(order.skip_tls_verify,
+                   parseGoBool("vaultSkipTLSVerify", get(attributes, "vaultSkipTLSVerify")));
+  order.audience = get(attributes, "audience");
+  for (const char* unsupported :
+       {"vaultCADirectory", "vaultTLSClientCertPath", "vaultTLSClientKeyPath", "vaultCACert"}) {
+    if (!get(attributes, unsupported).empty()) {
+      return attributeError(unsupported, "is not supported yet");
+    }
+  }
+
+  const std::string objects = get(attributes, "objects");
+  if (objects.empty()) {
+    return attributeError("objects", "is required (a YAML list of objectName/secretPath)");
+  }
+  ASSIGN_OR_RETURN(order.objects, parseObjects(objects, limits));
+  RETURN_IF_ERROR(parsePodAndTokens(attributes, secrets, &order));
+  return order;
+}
+
+// The SecretsStoreImport dialect: everything but the pod and its tokens is in the object.
+absl::StatusOr<MountOrder> parseSecretsStoreImportAttributes(const Attributes& attributes,
+                                                             const Attributes& secrets) {
+  MountOrder order;
+  order.dialect = Dialect::kSecretsStoreImport;
+  order.secrets_store_import = get(attributes, kSecretsStoreImportAttribute);
+  if (const auto problem = objectNameProblem(order.secrets_store_import)) {
+    return attributeError(kSecretsStoreImportAttribute, *problem);
+  }
+  RETURN_IF_ERROR(parsePodAndTokens(attributes, secrets, &order));
   return order;
 }
 
@@ -455,19 +709,27 @@ absl::StatusOr<MountOrder> parseMountRequest(std::string_view attributes_json,
     mode = value;
   }
 
+  MountOrder order;
   switch (detectDialect(attributes)) {
-    case Dialect::kSecretsStoreImport:
-      // The SecretsStoreImport dialect needs the Kubernetes client to read the SSI; it plugs in
-      // here when that lands.
-      return attributeError(kSecretsStoreImportAttribute,
-                            "Deckhouse's SecretsStoreImport dialect is not supported yet; use a "
-                            "SecretProviderClass with vault-csi-provider parameters");
-    case Dialect::kVaultCsiProvider:
+    case Dialect::kSecretsStoreImport: {
+      ASSIGN_OR_RETURN(order, parseSecretsStoreImportAttributes(attributes, secrets));
       break;
+    }
+    case Dialect::kVaultCsiProvider: {
+      ASSIGN_OR_RETURN(order, parseVaultCsiProvider(attributes, secrets, limits));
+      break;
+    }
   }
-  ASSIGN_OR_RETURN(MountOrder order, parseVaultCsiProvider(attributes, secrets, limits));
   order.permission = mode;
   return order;
+}
+
+absl::Status applySecretsStoreImport(const nlohmann::json& object,
+                                     const MountAttributesLimits& limits, MountOrder* order) {
+  if (order->dialect != Dialect::kSecretsStoreImport) {
+    return absl::InvalidArgumentError("the mount does not name a SecretsStoreImport");
+  }
+  return applySecretsStoreImportSpec(SecretsStoreImportReader(*order), object, limits, order);
 }
 
 }  // namespace secretsync::csi

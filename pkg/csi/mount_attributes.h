@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
 #include "pkg/common/secret_string.h"
 #include "pkg/store/store_client.h"
 
@@ -31,7 +32,8 @@ inline constexpr std::string_view kSecretsStoreImportAttribute = "secretsStoreIm
 enum class Dialect {
   // hashicorp/vault-csi-provider's SecretProviderClass parameters (reference §2.1–2.2).
   kVaultCsiProvider,
-  // Deckhouse's SecretsStoreImport (reference §3.2). Detected, not parsed yet.
+  // Deckhouse's SecretsStoreImport (reference §3.2): the attributes name the object, whose spec
+  // (read from the API server) is compiled by applySecretsStoreImport.
   kSecretsStoreImport,
 };
 
@@ -42,7 +44,7 @@ enum class Encoding { kUtf8, kBase64, kHex };
 struct MountObject {
   // The file path relative to the volume, and the ObjectVersion id.
   std::string object_name;
-  // `secretPath` as written, for messages.
+  // `secretPath` (SecretsStoreImport: `source.path`) as written, for messages.
   std::string secret_path;
   // What to read. vault-csi-provider users write KV v2 API paths ("secret/data/app"); the `data`
   // segment after the mount is dropped here because the store client inserts it itself.
@@ -73,6 +75,9 @@ struct ServiceAccountToken {
 struct MountOrder {
   Dialect dialect = Dialect::kVaultCsiProvider;
   std::string secret_provider_class;
+  // kSecretsStoreImport: the object's name (in the pod's namespace). Until
+  // applySecretsStoreImport has run, role_name is empty and objects lists nothing.
+  std::string secrets_store_import;
   std::string role_name;
   std::string vault_address;
   std::string vault_namespace;
@@ -108,11 +113,22 @@ Dialect detectDialect(const std::map<std::string, std::string>& attributes);
 // strings, may be empty) and `permission` (decimal file mode, may be empty) into a MountOrder.
 // Never throws. Errors are kInvalidArgument naming the attribute and, for objects, the entry
 // ("objects[2].objectName: ..."); they never contain a token or a value of `secrets`.
-// A SecretsStoreImport mount is kInvalidArgument ("not supported yet") for now.
+// A SecretsStoreImport mount returns the pod, tokens and object name only: the caller reads the
+// object and completes the order with applySecretsStoreImport.
 absl::StatusOr<MountOrder> parseMountRequest(std::string_view attributes_json,
                                              std::string_view secrets_json,
                                              std::string_view permission,
                                              const MountAttributesLimits& limits = {});
+
+// Completes a kSecretsStoreImport order from the SecretsStoreImport `object` (deckhouse.io/
+// v1alpha1, as the API server returns it): `spec.type` must be CSI; `spec.role`, `authPath`,
+// `namespace`, `address`, `audience`, `skipTLSVerify` set the order's Vault identity (unset: the
+// provider's flags, as Deckhouse's module config), `spec.files[]` its objects (`name`,
+// `source.path` as vault-csi-provider's secretPath, `source.key`, `decodeBase64` as encoding
+// base64). Never throws. Errors are kInvalidArgument naming the object and the field
+// ("SecretsStoreImport prod/app: spec.files[1].name: ...").
+absl::Status applySecretsStoreImport(const nlohmann::json& object,
+                                     const MountAttributesLimits& limits, MountOrder* order);
 
 // @return OK when `path` is a file path the driver accepts (reference §1.1 File.path): relative,
 // already clean (no empty, "." or ".." segment, no trailing slash), not starting with "..".

@@ -62,9 +62,10 @@ absl::StatusOr<std::string> decode(std::string value, const MountObject& object)
     case Encoding::kBase64: {
       std::string out;
       if (!absl::Base64Unescape(av(value), &out)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("object \"", object.object_name, "\" (secretPath \"", object.secret_path,
-                         "\"): encoding is base64 but the value is not valid base64"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "object \"", object.object_name, "\" (secretPath \"", object.secret_path,
+            "\"): the value is not valid base64, so it cannot be decoded (encoding: base64, "
+            "or decodeBase64: true)"));
       }
       return out;
     }
@@ -176,6 +177,41 @@ void Provider::version(const v1alpha1::VersionRequest& /*request*/,
                                                                  : options_.runtime_version);
 }
 
+TokenRequestHook makeTokenRequestHook(kube::KubeClient& client, std::chrono::seconds expiration) {
+  return [&client, expiration](const PodInfo& pod,
+                               std::string_view audience) -> absl::StatusOr<common::SecretString> {
+    absl::StatusOr<kube::ServiceAccountToken> token = client.requestToken(
+        pod.namespace_name, pod.service_account, {std::string(audience)}, expiration);
+    if (!token.ok()) {
+      return absl::Status(token.status().code(),
+                          absl::StrCat("TokenRequest for service account ", pod.namespace_name, "/",
+                                       pod.service_account, " (audience \"", av(audience),
+                                       "\"; the provider needs create on serviceaccounts/token): ",
+                                       token.status().message()));
+    }
+    return common::SecretString(std::move(token->token));
+  };
+}
+
+absl::Status Provider::resolveSecretsStoreImport(MountOrder* order) {
+  const std::string what = absl::StrCat("SecretsStoreImport \"", order->pod.namespace_name, "/",
+                                        order->secrets_store_import, "\"");
+  if (options_.kube_client == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(what,
+                     ": the provider has no Kubernetes client to read it (run it in a cluster or "
+                     "pass --kubeconfig)"));
+  }
+  absl::StatusOr<nlohmann::json> object =
+      options_.kube_client->get(kube::resources::secretsStoreImports(), order->pod.namespace_name,
+                                order->secrets_store_import);
+  if (!object.ok()) {
+    return absl::Status(object.status().code(),
+                        absl::StrCat(what, ": cannot read it: ", object.status().message()));
+  }
+  return applySecretsStoreImport(*object, MountAttributesLimits{}, order);
+}
+
 absl::Status Provider::mount(const v1alpha1::MountRequest& request,
                              v1alpha1::MountResponse* response) {
   const common::MonotonicTime start = clock_.monotonicNow();
@@ -184,7 +220,20 @@ absl::Status Provider::mount(const v1alpha1::MountRequest& request,
   auto parsed = parseMountRequest(request.attributes(), request.secrets(), request.permission());
   if (parsed.ok()) {
     order = *std::move(parsed);
-    status = mountOrder(order, response);
+    if (order.dialect == Dialect::kSecretsStoreImport) {
+      status = resolveSecretsStoreImport(&order);
+      if (status.ok()) {
+        status = mountOrder(order, response);
+        if (!status.ok()) {
+          // Which import failed: pod events show the message without the volume it came from.
+          status = absl::Status(status.code(),
+                                absl::StrCat("SecretsStoreImport \"", order.pod.namespace_name, "/",
+                                             order.secrets_store_import, "\": ", status.message()));
+        }
+      }
+    } else {
+      status = mountOrder(order, response);
+    }
   } else {
     status = parsed.status();
   }
@@ -195,6 +244,7 @@ absl::Status Provider::mount(const v1alpha1::MountRequest& request,
     log::info("csi mount", {{"namespace", order.pod.namespace_name},
                             {"pod", order.pod.name},
                             {"secretProviderClass", order.secret_provider_class},
+                            {"secretsStoreImport", order.secrets_store_import},
                             {"objects", response->files_size()},
                             {"duration_ms", latency_ms}});
   } else {
@@ -203,6 +253,7 @@ absl::Status Provider::mount(const v1alpha1::MountRequest& request,
     log::warn("csi mount failed", {{"namespace", order.pod.namespace_name},
                                    {"pod", order.pod.name},
                                    {"secretProviderClass", order.secret_provider_class},
+                                   {"secretsStoreImport", order.secrets_store_import},
                                    {"code", errorCodeName(status.code())},
                                    {"error", status},
                                    {"duration_ms", latency_ms}});
@@ -222,8 +273,9 @@ absl::StatusOr<const common::SecretString*> Provider::podToken(const MountOrder&
   return absl::FailedPreconditionError(absl::StrCat(
       "attribute \"", av(kServiceAccountTokensAttribute), "\" has no token for audience \"",
       audience,
-      "\": configure the CSIDriver's tokenRequests with this audience (Helm "
-      "tokenRequests[].audience), or set the SecretProviderClass `audience` to one it has"));
+      "\", and the TokenRequest fallback is off (the provider has no Kubernetes configuration: "
+      "run it in a cluster or pass --kubeconfig); or configure the CSIDriver's tokenRequests "
+      "with this audience (Helm tokenRequests[].audience), or set `audience` to one it has"));
 }
 
 absl::StatusOr<std::shared_ptr<common::http::HttpClient>> Provider::httpClientFor(

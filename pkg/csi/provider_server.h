@@ -18,6 +18,7 @@
 #include "pkg/common/secret_string.h"
 #include "pkg/csi/mount_attributes.h"
 #include "pkg/csi/v1alpha1/service.grpc.pb.h"
+#include "pkg/kube/kube_client.h"
 #include "pkg/store/fetcher.h"
 #include "pkg/store/vault/vault_store.h"
 
@@ -33,9 +34,18 @@ inline constexpr std::string_view kDefaultSocketPath =
     "/var/run/secrets-store-csi-providers/secretsync.sock";
 
 // Mints a service-account token for `pod` with `audience` when the driver sent none: the
-// TokenRequest fallback (serviceaccounts/<name>/token) that the Kubernetes client will provide.
+// TokenRequest fallback (serviceaccounts/<name>/token).
 using TokenRequestHook = std::function<absl::StatusOr<common::SecretString>(
     const PodInfo& pod, std::string_view audience)>;
+
+// vault-csi-provider's lifetime for the tokens it mints: a token serves one Vault login only.
+inline constexpr std::chrono::seconds kTokenRequestExpiration{15 * 60};
+
+// @return the TokenRequest fallback over `client` (which must outlive the hook): a token for the
+// pod's service account with `audience`. The provider needs `create` on `serviceaccounts/token`.
+// Errors are the client's, prefixed with what was asked ("TokenRequest for prod/app: ...").
+TokenRequestHook makeTokenRequestHook(kube::KubeClient& client,
+                                      std::chrono::seconds expiration = kTokenRequestExpiration);
 
 struct ProviderOptions {
   // Used when a SecretProviderClass omits vaultAddress / vault auth mount / CA (flags, as
@@ -59,6 +69,10 @@ struct ProviderOptions {
   size_t max_response_bytes = 4 << 20;
   // Empty: a mount without a token for the audience fails with kFailedPrecondition.
   TokenRequestHook token_request;
+  // Reads the SecretsStoreImport a Deckhouse-style mount names (needs `get` on
+  // secretsstoreimports.deckhouse.io); must outlive the provider. Null: such mounts fail with
+  // kFailedPrecondition.
+  kube::KubeClient* kube_client = nullptr;
   // Metrics hooks, optional and thread-safe: every Mount (error code empty on success), and every
   // HTTP attempt to Vault made for any identity.
   std::function<void(std::string_view error_code, std::chrono::nanoseconds duration)> on_mount;
@@ -105,10 +119,12 @@ class Provider {
   void version(const v1alpha1::VersionRequest& request, v1alpha1::VersionResponse* response);
 
   // Fills `response` with one ObjectVersion and one File per object.
-  // Errors: kInvalidArgument (bad attributes, a key missing, undecodable base64), as the store
-  // reads (kPermissionDenied, kNotFound, kUnavailable, ...), kFailedPrecondition (no token for
-  // the audience), kResourceExhausted (files over the size limit). Messages name the object and
-  // its path, never a value or a token. On error `response` is left empty but for error.code.
+  // Errors: kInvalidArgument (bad attributes or SecretsStoreImport, a key missing, undecodable
+  // base64), as the store reads (kPermissionDenied, kNotFound, kUnavailable, ...), as the
+  // Kubernetes API for the SecretsStoreImport, kFailedPrecondition (no token for the audience and
+  // no TokenRequest fallback; no Kubernetes client for a SecretsStoreImport), kResourceExhausted
+  // (files over the size limit). Messages name the object and its path, never a value or a
+  // token. On error `response` is left empty but for error.code.
   absl::Status mount(const v1alpha1::MountRequest& request, v1alpha1::MountResponse* response);
 
   ProviderStats stats() const;
@@ -119,6 +135,8 @@ class Provider {
   using IdentityPtr = std::shared_ptr<Identity>;
 
   absl::Status mountOrder(const MountOrder& order, v1alpha1::MountResponse* response);
+  // Reads the SecretsStoreImport `order` names and completes the order from it.
+  absl::Status resolveSecretsStoreImport(MountOrder* order);
   // @return the driver's token for `audience` from the request, nullptr when there is none but
   // the TokenRequest hook can mint one, or kFailedPrecondition.
   absl::StatusOr<const common::SecretString*> podToken(const MountOrder& order,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -92,6 +93,14 @@ class StoreClient {
   // `recursive`, descends into sub-folders and returns leaves only ("app/db"); otherwise returns
   // the direct children, folders ending in "/". A missing or empty folder is an empty list.
   virtual absl::StatusOr<std::vector<std::string>> list(std::string_view path, bool recursive) = 0;
+
+  // Checks that the store accepts our credentials (a login, or a lookup of the token), without
+  // reading a secret: what a SecretStore's Ready condition reports. Errors as read().
+  virtual absl::Status validate() = 0;
+
+  // How long the credentials the client holds now stay valid (a Vault token's TTL left), for the
+  // token-TTL metric; nullopt when it holds none yet or they never expire.
+  virtual std::optional<std::chrono::seconds> credentialsTtl() const = 0;
 
   // A stable key for "who reads from where": equal for two clients exactly when they are the same
   // server, namespace and credentials. Caches key on it so one identity never sees what only

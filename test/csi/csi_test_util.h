@@ -11,9 +11,17 @@
 
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
+#include "pkg/common/http/curl_http_client.h"
 #include "pkg/csi/v1alpha1/service.grpc.pb.h"
 
 namespace secretsync::csi::testing {
+
+// curl_global_init for the whole test binary, which the provider's HTTP clients need; never torn
+// down, as clients may live until exit.
+inline const common::http::CurlGlobal& curlGlobal() {
+  static const auto* const global = new common::http::CurlGlobal();
+  return *global;
+}
 
 // The pod a volume belongs to and the token the driver requested for it.
 struct TestPod {
@@ -25,35 +33,55 @@ struct TestPod {
   std::map<std::string, std::string> tokens;
 };
 
-// @return MountRequest.attributes as the driver builds it: SPC parameters, then the volume
-// context (pod info, serviceAccount.tokens), all strings, serialised as one JSON object.
-inline std::string driverAttributes(std::map<std::string, std::string> parameters,
-                                    const TestPod& pod) {
-  parameters["secretProviderClass"] = "app-secrets";
-  parameters["csi.storage.k8s.io/pod.name"] = pod.name;
-  parameters["csi.storage.k8s.io/pod.namespace"] = pod.namespace_name;
-  parameters["csi.storage.k8s.io/pod.uid"] = pod.uid;
-  parameters["csi.storage.k8s.io/serviceAccount.name"] = pod.service_account;
-  parameters["csi.storage.k8s.io/ephemeral"] = "true";
+// Adds the volume context kubelet and the driver put into every request: pod info and, when the
+// pod has tokens, serviceAccount.tokens.
+inline void addPodAttributes(const TestPod& pod, std::map<std::string, std::string>* attributes) {
+  (*attributes)["csi.storage.k8s.io/pod.name"] = pod.name;
+  (*attributes)["csi.storage.k8s.io/pod.namespace"] = pod.namespace_name;
+  (*attributes)["csi.storage.k8s.io/pod.uid"] = pod.uid;
+  (*attributes)["csi.storage.k8s.io/serviceAccount.name"] = pod.service_account;
+  (*attributes)["csi.storage.k8s.io/ephemeral"] = "true";
   if (!pod.tokens.empty()) {
     nlohmann::json tokens = nlohmann::json::object();
     for (const auto& [audience, token] : pod.tokens) {
       tokens[audience] = {{"token", token}, {"expirationTimestamp", "2099-01-01T00:00:00Z"}};
     }
-    parameters["csi.storage.k8s.io/serviceAccount.tokens"] = tokens.dump();
+    (*attributes)["csi.storage.k8s.io/serviceAccount.tokens"] = tokens.dump();
   }
+}
+
+// @return MountRequest.attributes as the driver builds it: SPC parameters, then the volume
+// context (pod info, serviceAccount.tokens), all strings, serialised as one JSON object.
+inline std::string driverAttributes(std::map<std::string, std::string> parameters,
+                                    const TestPod& pod) {
+  parameters["secretProviderClass"] = "app-secrets";
+  addPodAttributes(pod, &parameters);
   return nlohmann::json(parameters).dump();
 }
 
-inline v1alpha1::MountRequest driverRequest(std::map<std::string, std::string> parameters,
-                                            const TestPod& pod) {
+inline v1alpha1::MountRequest requestWithAttributes(std::string attributes, const TestPod& pod) {
   v1alpha1::MountRequest request;
-  request.set_attributes(driverAttributes(std::move(parameters), pod));
+  request.set_attributes(std::move(attributes));
   request.set_secrets("{}");
   request.set_target_path("/var/lib/kubelet/pods/" + pod.uid +
                           "/volumes/kubernetes.io~csi/secrets/mount");
   request.set_permission("420");
   return request;
+}
+
+inline v1alpha1::MountRequest driverRequest(std::map<std::string, std::string> parameters,
+                                            const TestPod& pod) {
+  return requestWithAttributes(driverAttributes(std::move(parameters), pod), pod);
+}
+
+// A request from Deckhouse's patched driver (secrets-store.csi.deckhouse.io): the volume names a
+// SecretsStoreImport with `secretsStoreImport` instead of `secretProviderClass`, so there are no
+// SPC parameters, only the volume context.
+inline v1alpha1::MountRequest deckhouseDriverRequest(const std::string& import_name,
+                                                     const TestPod& pod) {
+  std::map<std::string, std::string> attributes = {{"secretsStoreImport", import_name}};
+  addPodAttributes(pod, &attributes);
+  return requestWithAttributes(nlohmann::json(attributes).dump(), pod);
 }
 
 struct MountResult {

@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "pkg/common/status_macros.h"
 
 namespace secretsync::csi {
 namespace {
@@ -292,13 +293,226 @@ TEST(MountAttributesTest, TokensFromSecretsWinAndErrorsNeverShowThem) {
   expectInvalid(parseMountRequest(toJson(baseAttributes()), bad_secrets, ""), "secrets:");
 }
 
-TEST(MountAttributesTest, SecretsStoreImportIsDetectedAndRefusedByName) {
-  std::map<std::string, std::string> attributes = {{"secretsStoreImport", "my-ssi"}};
-  EXPECT_EQ(detectDialect(attributes), Dialect::kSecretsStoreImport);
+// --- Deckhouse's SecretsStoreImport dialect -------------------------------------------------
+
+// The attributes Deckhouse's patched driver sends: the volume's `secretsStoreImport` instead of
+// `secretProviderClass`, and the pod info kubelet adds.
+std::map<std::string, std::string> ssiAttributes() {
+  auto attributes = baseAttributes();
+  attributes.erase("secretProviderClass");
+  attributes.erase("roleName");
+  attributes.erase("objects");
+  attributes["secretsStoreImport"] = "app-secrets";
+  return attributes;
+}
+
+// A SecretsStoreImport as the API server returns it, in the shape of Deckhouse's docs/USAGE.md.
+nlohmann::json ssiObject() {
+  return nlohmann::json::parse(R"({
+    "apiVersion": "deckhouse.io/v1alpha1",
+    "kind": "SecretsStoreImport",
+    "metadata": {"name": "app-secrets", "namespace": "prod", "uid": "u-1"},
+    "spec": {
+      "type": "CSI",
+      "role": "my_namespace_operator",
+      "files": [
+        {"name": "db-password", "source": {"path": "demo-kv/data/myapp-secret", "key": "DB_PASS"}},
+        {"name": "tls.crt", "decodeBase64": true,
+         "source": {"path": "demo-kv/data/tls?version=3", "key": "crt"}},
+        {"name": "all.json", "source": {"path": "kv1/myapp"}}
+      ]
+    }
+  })");
+}
+
+absl::StatusOr<MountOrder> applyObject(const nlohmann::json& object) {
+  ASSIGN_OR_RETURN(MountOrder order, parseMountRequest(toJson(ssiAttributes()), "", "420"));
+  RETURN_IF_ERROR(applySecretsStoreImport(object, MountAttributesLimits{}, &order));
+  return order;
+}
+
+TEST(SecretsStoreImportTest, AttributesNameTheImportAndCarryThePod) {
+  EXPECT_EQ(detectDialect(ssiAttributes()), Dialect::kSecretsStoreImport);
   EXPECT_EQ(detectDialect(baseAttributes()), Dialect::kVaultCsiProvider);
-  expectInvalid(parseMountRequest(toJson(attributes), "", ""),
-                "attribute \"secretsStoreImport\": Deckhouse's SecretsStoreImport dialect is not "
-                "supported yet");
+  auto order = parseMountRequest(toJson(ssiAttributes()), "", "420");
+  ASSERT_TRUE(order.ok()) << order.status();
+  EXPECT_EQ(order->dialect, Dialect::kSecretsStoreImport);
+  EXPECT_EQ(order->secrets_store_import, "app-secrets");
+  EXPECT_EQ(order->pod.namespace_name, "prod");
+  EXPECT_EQ(order->pod.service_account, "app");
+  EXPECT_EQ(order->service_account_tokens.at("vault").token.reveal(), kToken);
+  EXPECT_EQ(order->permission, 0644u);
+  // Nothing to read until the object is applied.
+  EXPECT_TRUE(order->role_name.empty());
+  EXPECT_TRUE(order->objects.empty());
+}
+
+TEST(SecretsStoreImportTest, AttributeErrors) {
+  const struct {
+    std::string key;
+    std::string value;
+    std::string fragment;
+  } cases[] = {
+      {"secretsStoreImport", "", "attribute \"secretsStoreImport\": is empty"},
+      {"secretsStoreImport", "App_Secrets", "\"App_Secrets\" is not an object name"},
+      {"secretsStoreImport", "../x", "\"../x\" is not an object name"},
+      {"secretsStoreImport", std::string(254, 'a'), "longer than 253"},
+      {"csi.storage.k8s.io/pod.namespace", "<erase>", "podInfoOnMount"},
+      {"csi.storage.k8s.io/serviceAccount.name", "<erase>", "podInfoOnMount"},
+      {"csi.storage.k8s.io/serviceAccount.tokens", "{", "serviceAccount.tokens"},
+  };
+  for (const auto& c : cases) {
+    auto attributes = ssiAttributes();
+    if (c.value == "<erase>") {
+      attributes.erase(c.key);
+    } else {
+      attributes[c.key] = c.value;
+    }
+    SCOPED_TRACE(c.key + "=" + c.value);
+    expectInvalid(parseMountRequest(toJson(attributes), "", "420"), c.fragment);
+  }
+}
+
+TEST(SecretsStoreImportTest, CompilesToTheSameObjectsAsTheVaultDialect) {
+  auto order = applyObject(ssiObject());
+  ASSERT_TRUE(order.ok()) << order.status();
+  EXPECT_EQ(order->role_name, "my_namespace_operator");
+  // Unset connection fields: the provider's flags fill them in.
+  EXPECT_EQ(order->vault_address, "");
+  EXPECT_EQ(order->auth_mount, "");
+  EXPECT_EQ(order->vault_namespace, "");
+  EXPECT_EQ(order->audience, "");
+  EXPECT_FALSE(order->skip_tls_verify);
+  ASSERT_EQ(order->objects.size(), 3u);
+  EXPECT_EQ(order->objects[0].object_name, "db-password");
+  EXPECT_EQ(order->objects[0].secret_path, "demo-kv/data/myapp-secret");
+  EXPECT_EQ(order->objects[0].ref.path, "demo-kv/myapp-secret");
+  EXPECT_FALSE(order->objects[0].ref.version.has_value());
+  EXPECT_EQ(order->objects[0].secret_key, "DB_PASS");
+  EXPECT_EQ(order->objects[0].encoding, Encoding::kUtf8);
+  EXPECT_FALSE(order->objects[0].file_permission.has_value());
+  EXPECT_EQ(order->objects[1].ref.path, "demo-kv/tls");
+  EXPECT_EQ(order->objects[1].ref.version, 3);
+  EXPECT_EQ(order->objects[1].encoding, Encoding::kBase64);
+  EXPECT_EQ(order->objects[2].ref.path, "kv1/myapp");
+  EXPECT_FALSE(order->objects[2].secret_key.has_value());
+
+  // The same files written as vault-csi-provider objects compile to the same MountObjects.
+  auto spc = parseObjects(
+      "- {objectName: db-password, secretPath: demo-kv/data/myapp-secret, secretKey: DB_PASS}\n"
+      "- {objectName: tls.crt, secretPath: 'demo-kv/data/tls?version=3', secretKey: crt,"
+      " encoding: base64}\n"
+      "- {objectName: all.json, secretPath: kv1/myapp}\n");
+  ASSERT_TRUE(spc.ok()) << spc.status();
+  ASSERT_EQ(spc->objects.size(), order->objects.size());
+  for (size_t i = 0; i < spc->objects.size(); ++i) {
+    EXPECT_EQ(spc->objects[i].object_name, order->objects[i].object_name);
+    EXPECT_EQ(spc->objects[i].ref, order->objects[i].ref);
+    EXPECT_EQ(spc->objects[i].secret_key, order->objects[i].secret_key);
+    EXPECT_EQ(spc->objects[i].encoding, order->objects[i].encoding);
+  }
+}
+
+TEST(SecretsStoreImportTest, OptionalConnectionFields) {
+  nlohmann::json object = ssiObject();
+  object["spec"]["authPath"] = "auth/kubernetes_local/";
+  object["spec"]["namespace"] = "team-a";
+  object["spec"]["address"] = "https://stronghold.d8-stronghold.svc:8300";
+  object["spec"]["audience"] = "stronghold";
+  object["spec"]["skipTLSVerify"] = true;
+  object["spec"]["caCert"] = "";  // empty: the provider's CA
+  auto order = applyObject(object);
+  ASSERT_TRUE(order.ok()) << order.status();
+  EXPECT_EQ(order->auth_mount, "kubernetes_local");
+  EXPECT_EQ(order->vault_namespace, "team-a");
+  EXPECT_EQ(order->vault_address, "https://stronghold.d8-stronghold.svc:8300");
+  EXPECT_EQ(order->audience, "stronghold");
+  EXPECT_TRUE(order->skip_tls_verify);
+}
+
+TEST(SecretsStoreImportTest, ObjectErrorsNameTheObjectAndTheField) {
+  using Json = nlohmann::json;
+  const struct {
+    std::string pointer;  // JSON pointer into the object; "" replaces the whole object
+    Json value;           // null with erase=true: remove the field
+    bool erase;
+    std::string fragment;
+  } cases[] = {
+      {"", Json::array(), false, "object: is not a JSON object"},
+      {"/spec", nullptr, true, "spec: is required"},
+      {"/spec", "CSI", false, "spec: is required"},
+      {"/spec/type", nullptr, true, "spec.type: is required (CSI)"},
+      {"/spec/type", "Env", false, "spec.type: \"Env\" is not supported (only CSI)"},
+      {"/spec/type", 1, false, "spec.type: must be a string"},
+      {"/spec/role", nullptr, true, "spec.role: is required"},
+      {"/spec/role", "", false, "spec.role: is required"},
+      {"/spec/role", "my role", false, "spec.role: \"my role\" may hold only"},
+      {"/spec/role", Json::array(), false, "spec.role: must be a string"},
+      {"/spec/address", "stronghold:8300", false, "spec.address: \"stronghold:8300\" must be"},
+      {"/spec/authPath", 5, false, "spec.authPath: must be a string"},
+      {"/spec/caCert", "-----BEGIN CERTIFICATE-----", false, "spec.caCert: is not supported yet"},
+      {"/spec/skipTLSVerify", "true", false, "spec.skipTLSVerify: must be true or false"},
+      {"/spec/files", nullptr, true, "spec.files: is required"},
+      {"/spec/files", Json::array(), false, "spec.files: is required"},
+      {"/spec/files", "a", false, "spec.files: is required"},
+      {"/spec/files/1", "tls.crt", false, "spec.files[1]: must be an object"},
+      {"/spec/files/1/name", nullptr, true, "spec.files[1].name: is required"},
+      {"/spec/files/1/name", 3, false, "spec.files[1].name: must be a string"},
+      {"/spec/files/1/name", "../etc/passwd", false,
+       "spec.files[1].name: \"../etc/passwd\" must not start with \"..\""},
+      {"/spec/files/1/name", "/etc/passwd", false,
+       "spec.files[1].name: \"/etc/passwd\" must be a relative path"},
+      {"/spec/files/1/name", "a/../../b", false, "spec.files[1].name: \"a/../../b\" must not"},
+      {"/spec/files/1/name", "..data", false, "spec.files[1].name: \"..data\" must not start"},
+      {"/spec/files/1/name", std::string(300, 'n'), false, "spec.files[1].name: is longer than"},
+      {"/spec/files/1/name", "db-password", false,
+       "spec.files[1].name: \"db-password\" is used twice"},
+      {"/spec/files/1/name", "db-password/x", false,
+       "spec.files[1].name: \"db-password\" is both a file and the folder of \"db-password/x\""},
+      {"/spec/files/1/decodeBase64", "yes", false,
+       "spec.files[1].decodeBase64: must be true or false"},
+      {"/spec/files/1/source", nullptr, true, "spec.files[1].source: is required"},
+      {"/spec/files/1/source", "kv/x", false, "spec.files[1].source: is required"},
+      {"/spec/files/1/source/path", nullptr, true, "spec.files[1].source.path: is required"},
+      {"/spec/files/1/source/path", "", false, "spec.files[1].source.path: is required"},
+      {"/spec/files/1/source/path", "/kv/x", false,
+       "spec.files[1].source.path: \"/kv/x\" must name a secret"},
+      {"/spec/files/1/source/path", "kv/x?version=0", false,
+       "spec.files[1].source.path: secret path \"kv/x?version=0\": the only query"},
+      {"/spec/files/1/source/key", false, false, "spec.files[1].source.key: must be a string"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.pointer + " " + c.value.dump());
+    Json object = ssiObject();
+    if (c.pointer.empty()) {
+      object = c.value;
+    } else if (c.erase) {
+      const Json::json_pointer pointer(c.pointer);
+      object[pointer.parent_pointer()].erase(pointer.back());
+    } else {
+      object[Json::json_pointer(c.pointer)] = c.value;
+    }
+    auto order = applyObject(object);
+    expectInvalid(order, "SecretsStoreImport \"prod/app-secrets\": ");
+    expectInvalid(order, c.fragment);
+  }
+}
+
+TEST(SecretsStoreImportTest, FileCountIsBounded) {
+  nlohmann::json object = ssiObject();
+  nlohmann::json files = nlohmann::json::array();
+  for (int i = 0; i < 257; ++i) {
+    files.push_back({{"name", "f" + std::to_string(i)}, {"source", {{"path", "kv/x"}}}});
+  }
+  object["spec"]["files"] = files;
+  expectInvalid(applyObject(object), "spec.files: lists 257 files, over the limit of 256");
+}
+
+TEST(SecretsStoreImportTest, OnlyAnImportOrderIsCompleted) {
+  auto order = parseWith({});
+  ASSERT_TRUE(order.ok()) << order.status();
+  EXPECT_FALSE(applySecretsStoreImport(ssiObject(), MountAttributesLimits{}, &*order).ok());
+  EXPECT_EQ(order->role_name, "app");
 }
 
 TEST(MountAttributesTest, ValidateFilePath) {

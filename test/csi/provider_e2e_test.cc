@@ -5,6 +5,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -20,6 +21,8 @@
 #include "gtest/gtest.h"
 #include "test/csi/csi_test_util.h"
 #include "test/support/curl_test_client.h"
+#include "test/support/kube_double/kube_double.h"
+#include "test/support/kube_double/kubeconfig.h"
 #include "test/support/vault_double/auth_kubernetes.h"
 #include "test/support/vault_double/vault_double.h"
 
@@ -116,16 +119,20 @@ class CsiProviderE2eTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (HasFailure()) {
+      std::cerr << "provider log:\n" << log();
+    }
     process_.reset();
     std::filesystem::remove_all(dir_);
   }
 
-  void startProcess(const std::string& cache_ttl) {
-    process_ = std::make_unique<ProviderProcess>(
-        std::vector<std::string>{"--socket", socket_path_, "--vault-addr", vault_->baseUrl(),
-                                 "--cache-ttl", cache_ttl, "--log-level", "debug", "--log-format",
-                                 "json", "--metrics-addr", "127.0.0.1:0"},
-        log_path_);
+  void startProcess(const std::string& cache_ttl, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {
+        "--socket",     socket_path_, "--vault-addr",   vault_->baseUrl(),
+        "--cache-ttl",  cache_ttl,    "--log-level",    "debug",
+        "--log-format", "json",       "--metrics-addr", "127.0.0.1:0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    process_ = std::make_unique<ProviderProcess>(args, log_path_);
     for (int i = 0; i < 200 && !std::filesystem::exists(socket_path_); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -252,9 +259,10 @@ TEST_F(CsiProviderE2eTest, ServesMountsFanOutFailuresAndStopsCleanly) {
   EXPECT_THAT(scrape.body, HasSubstr("secretsync_csi_mount_duration_seconds_count 52"));
   EXPECT_THAT(scrape.body, HasSubstr("secretsync_csi_mount_errors_total{code=\"Unavailable\"} 1"));
   EXPECT_THAT(scrape.body, HasSubstr("secretsync_store_reads_saved_total"));
-  EXPECT_THAT(scrape.body,
-              HasSubstr("secretsync_vault_requests_total{operation=\"GET secret/data/*\",status_class="
-                        "\"2xx\"}"));
+  EXPECT_THAT(
+      scrape.body,
+      HasSubstr("secretsync_vault_requests_total{operation=\"GET secret/data/*\",status_class="
+                "\"2xx\"}"));
   EXPECT_THAT(scrape.body, HasSubstr("status_class=\"5xx\""));
   EXPECT_THAT(scrape.body, HasSubstr("secretsync_build_info{"));
   EXPECT_THAT(scrape.body, Not(HasSubstr("value-")));
@@ -291,10 +299,78 @@ TEST_F(CsiProviderE2eTest, RotationAfterTheCacheWindow) {
   EXPECT_EQ(process_->stop(SIGINT), 0);
 }
 
+// Deckhouse's way: a SecretsStoreImport named by the volume, no token from the driver (its
+// CSIDriver has no tokenRequests), so the provider reads the import and mints the pod's token
+// through the Kubernetes API named by --kubeconfig.
+TEST_F(CsiProviderE2eTest, SecretsStoreImportAndTokenRequestThroughKubeconfig) {
+  test::KubeDoubleOptions kube_options;
+  kube_options.service_account_key = kJwtKey;  // the Vault double checks the minted tokens
+  kube_options.tokens = {{"provider-token", "system:serviceaccount:d8:secretsync"}};
+  auto kube = test::KubeDouble::start(kube_options);
+  ASSERT_TRUE(kube.ok()) << kube.status();
+  ASSERT_TRUE((*kube)->createNamespace("prod").ok());
+  ASSERT_TRUE((*kube)
+                  ->putObject({{"apiVersion", "v1"},
+                               {"kind", "ServiceAccount"},
+                               {"metadata", {{"name", "app"}, {"namespace", "prod"}}}})
+                  .ok());
+  ASSERT_TRUE((*kube)
+                  ->putObject(nlohmann::json::parse(R"({
+            "apiVersion": "deckhouse.io/v1alpha1", "kind": "SecretsStoreImport",
+            "metadata": {"name": "app-secrets", "namespace": "prod"},
+            "spec": {"type": "CSI", "role": "app", "files": [
+              {"name": "o1", "source": {"path": "secret/data/app/o1", "key": "v"}},
+              {"name": "o2.bin", "decodeBase64": true,
+               "source": {"path": "secret/data/app/o2", "key": "v"}}]}})"))
+                  .ok());
+  const std::string kubeconfig = dir_ + "/kubeconfig";
+  std::ofstream(kubeconfig) << test::kube::renderKubeconfig(
+      {.server = (*kube)->baseUrl(), .token = "provider-token"});
+  startProcess("5s", {"--kubeconfig", kubeconfig});
+
+  TestPod p = pod("deckhouse-0");
+  p.tokens.clear();
+  const MountResult bad = client_->mount(testing::deckhouseDriverRequest("app-secrets", p));
+  // "value-2" is not base64: the whole mount fails, naming the file.
+  EXPECT_EQ(bad.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad.status.error_message(), HasSubstr("SecretsStoreImport \"prod/app-secrets\""));
+  EXPECT_THAT(bad.status.error_message(), HasSubstr("object \"o2.bin\""));
+  EXPECT_THAT(bad.status.error_message(), Not(HasSubstr("value-2")));
+
+  ASSERT_TRUE(vault_->putSecret("secret", "app/o2", {{"v", "YmluYXJ5AA=="}}).ok());
+  const MountResult good = [&] {
+    // The bad read is cached for --cache-ttl at most; a different pod shares that cache, so wait.
+    for (int i = 0; i < 80; ++i) {
+      MountResult result = client_->mount(testing::deckhouseDriverRequest("app-secrets", p));
+      if (result.status.ok()) {
+        return result;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return client_->mount(testing::deckhouseDriverRequest("app-secrets", p));
+  }();
+  ASSERT_TRUE(good.status.ok()) << good.status.error_message() << log();
+  EXPECT_EQ(good.file("o1"), "value-1");
+  EXPECT_EQ(good.file("o2.bin"), std::string("binary\0", 7));
+  EXPECT_EQ((*kube)->requestCount("create", "serviceaccounts/token"), 1u);
+  EXPECT_EQ(vault_->loginSuccessCount("kubernetes"), 1u);
+  EXPECT_TRUE(process_->running());
+  EXPECT_EQ(process_->stop(SIGTERM), 0);
+  EXPECT_THAT(log(), Not(HasSubstr("YmluYXJ5AA")));
+}
+
 TEST_F(CsiProviderE2eTest, BadFlagsExitTwo) {
   ProviderProcess bad({"--cache-ttl", "soon"}, log_path_);
   EXPECT_EQ(bad.stop(0), 2);
   EXPECT_THAT(log(), HasSubstr("--cache-ttl"));
+}
+
+TEST_F(CsiProviderE2eTest, UnreadableKubeconfigExitsNamingIt) {
+  ProviderProcess bad({"--socket", socket_path_, "--kubeconfig", dir_ + "/missing-kubeconfig"},
+                      log_path_);
+  EXPECT_EQ(bad.stop(0), 1);
+  EXPECT_THAT(log(), HasSubstr("--kubeconfig"));
+  EXPECT_FALSE(std::filesystem::exists(socket_path_));
 }
 
 }  // namespace

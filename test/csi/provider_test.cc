@@ -38,15 +38,10 @@ using testing::TestPod;
 
 constexpr char kJwtKey[] = "csi-provider-test-signing-key";
 
-const common::http::CurlGlobal& curlGlobal() {
-  static const auto* const global = new common::http::CurlGlobal();
-  return *global;
-}
-
 class CsiProviderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    curlGlobal();
+    testing::curlGlobal();
     previous_log_ = common::log::configure({.level = common::log::Level::kDebug, .out = &log_});
     test::VaultDoubleOptions options;
     options.clock = &clock_;
@@ -521,13 +516,12 @@ TEST_F(CsiProviderTest, ErrorCodeIsSetOnTheResponseForTheDriver) {
   EXPECT_EQ(errorCodeName(absl::StatusCode::kPermissionDenied), "PermissionDenied");
 }
 
-TEST_F(CsiProviderTest, SecretsStoreImportIsRefusedNamingTheAttribute) {
+TEST_F(CsiProviderTest, SecretsStoreImportWithoutAKubernetesClientFailsNamingIt) {
   startProvider();
-  v1alpha1::MountRequest request;
-  request.set_attributes(R"({"secretsStoreImport":"my-ssi"})");
-  const MountResult result = client_->mount(request);
-  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(result.status.error_message(), HasSubstr("secretsStoreImport"));
+  const MountResult result = client_->mount(testing::deckhouseDriverRequest("my-ssi", pod()));
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(result.status.error_message(), HasSubstr("SecretsStoreImport \"prod/my-ssi\""));
+  EXPECT_THAT(result.status.error_message(), HasSubstr("--kubeconfig"));
 }
 
 }  // namespace

@@ -30,6 +30,13 @@ void checkOrder(const absl::StatusOr<secretsync::csi::MountOrder>& order) {
               .find(kToken) == std::string_view::npos);
     return;
   }
+  if (order->dialect == secretsync::csi::Dialect::kSecretsStoreImport) {
+    // The rest comes from the object (secrets_store_import_fuzz).
+    check(!order->secrets_store_import.empty());
+    check(order->objects.empty());
+    check(!order->pod.namespace_name.empty());
+    return;
+  }
   check(!order->role_name.empty());
   check(!order->objects.empty());
   for (const auto& object : order->objects) {

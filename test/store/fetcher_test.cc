@@ -61,6 +61,8 @@ class FakeStoreClient final : public StoreClient {
   absl::StatusOr<std::vector<std::string>> list(std::string_view, bool) override {
     return absl::UnimplementedError("not in this fake");
   }
+  absl::Status validate() override { return absl::OkStatus(); }
+  std::optional<std::chrono::seconds> credentialsTtl() const override { return std::nullopt; }
   const std::string& identity() const override { return identity_; }
 
   int reads() const { return reads_.load(); }

@@ -27,6 +27,11 @@ struct CurlShareDeleter {
 };
 using CurlSharePtr = std::unique_ptr<CURLSH, CurlShareDeleter>;
 
+struct CurlMultiDeleter {
+  void operator()(CURLM* multi) const { curl_multi_cleanup(multi); }
+};
+using CurlMultiPtr = std::unique_ptr<CURLM, CurlMultiDeleter>;
+
 struct CurlUrlDeleter {
   void operator()(CURLU* url) const { curl_url_cleanup(url); }
 };

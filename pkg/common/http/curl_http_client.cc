@@ -1,6 +1,7 @@
 #include "pkg/common/http/curl_http_client.h"
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -198,6 +199,34 @@ size_t onBody(char* data, size_t size, size_t nmemb, void* userdata) {
     return n == 0 ? 1 : 0;
   }
   transfer->response.body.append(data, n);
+  return n;
+}
+
+// A streamed transfer: 2xx bodies go to the caller's handler, other bodies are kept whole (they
+// are error documents) within the size limit.
+struct StreamTransfer {
+  Transfer transfer;
+  CURL* curl = nullptr;
+  const HttpClient::BodyChunkHandler* on_body = nullptr;
+  long status = 0;
+  // The handler returned false: the transfer was ended on purpose.
+  bool stopped_by_handler = false;
+};
+
+size_t onStreamBody(char* data, size_t size, size_t nmemb, void* userdata) {
+  auto* stream = static_cast<StreamTransfer*>(userdata);
+  if (stream->status == 0) {
+    // Body bytes only come after the final status line (redirects are not followed).
+    curl_easy_getinfo(stream->curl, CURLINFO_RESPONSE_CODE, &stream->status);
+  }
+  if (stream->status < 200 || stream->status > 299) {
+    return onBody(data, size, nmemb, &stream->transfer);
+  }
+  const size_t n = size * nmemb;
+  if (n > 0 && !(*stream->on_body)(std::string_view(data, n))) {
+    stream->stopped_by_handler = true;
+    return 0;
+  }
   return n;
 }
 
@@ -401,6 +430,80 @@ absl::StatusOr<Target> targetFor(const std::string& url, const std::string& serv
   return target;
 }
 
+// What a transfer's options point into: lives until the transfer is over.
+struct PreparedRequest {
+  CurlSlistPtr headers;
+  CurlSlistPtr connect_to;
+  Target target;
+  bool is_head = false;
+  bool sends_body = false;
+};
+
+// Validates the request and builds its header lists.
+absl::StatusOr<PreparedRequest> prepare(const HttpRequest& request,
+                                        const std::string& server_name) {
+  const std::string_view method = request.method;
+  if (!isToken(method)) {
+    return absl::InvalidArgumentError("invalid HTTP method token for " +
+                                      urlForMessages(request.url));
+  }
+  PreparedRequest prepared;
+  // Request headers. Values are never echoed into messages: they carry tokens.
+  bool has_content_type = false;
+  bool has_expect = false;
+  for (size_t i = 0; i < request.headers.size(); ++i) {
+    const auto& [name, value] = request.headers[i];
+    if (!isToken(name) || !isSafeHeaderValue(value)) {
+      return absl::InvalidArgumentError(std::string(method) + " " + urlForMessages(request.url) +
+                                        ": request header #" + std::to_string(i) +
+                                        " has an invalid name or value");
+    }
+    has_content_type = has_content_type || absl::EqualsIgnoreCase(av(name), "content-type");
+    has_expect = has_expect || absl::EqualsIgnoreCase(av(name), "expect");
+    // "Name;" is libcurl's spelling of a header with an empty value ("Name:" would remove it).
+    const std::string line = value.empty() ? name + ";" : name + ": " + value;
+    if (!appendSlist(prepared.headers, line.c_str())) {
+      return absl::ResourceExhaustedError("curl_slist_append failed");
+    }
+  }
+
+  prepared.is_head = method == "HEAD";
+  prepared.sends_body =
+      !request.body.empty() || method == "POST" || method == "PUT" || method == "PATCH";
+  // With a body libcurl would add "Content-Type: application/x-www-form-urlencoded" and, for
+  // large ones, "Expect: 100-continue" (an extra round trip); an empty "Name:" suppresses each.
+  if (prepared.sends_body && !has_content_type && !appendSlist(prepared.headers, "Content-Type:")) {
+    return absl::ResourceExhaustedError("curl_slist_append failed");
+  }
+  if (!has_expect && !appendSlist(prepared.headers, "Expect:")) {
+    return absl::ResourceExhaustedError("curl_slist_append failed");
+  }
+
+  absl::StatusOr<Target> target = targetFor(request.url, server_name, method);
+  if (!target.ok()) {
+    return target.status();
+  }
+  prepared.target = *std::move(target);
+  if (!prepared.target.connect_to.empty() &&
+      !appendSlist(prepared.connect_to, prepared.target.connect_to.c_str())) {
+    return absl::ResourceExhaustedError("curl_slist_append failed");
+  }
+  return prepared;
+}
+
+// Removes an easy handle from its multi handle before either is cleaned up.
+class MultiAttachment {
+ public:
+  MultiAttachment(CURLM* multi, CURL* easy) : multi_(multi), easy_(easy) {}
+  ~MultiAttachment() { curl_multi_remove_handle(multi_, easy_); }
+  MultiAttachment(const MultiAttachment&) = delete;
+  MultiAttachment& operator=(const MultiAttachment&) = delete;
+
+ private:
+  CURLM* multi_;
+  CURL* easy_;
+};
+
 // ---------------------------------------------------------------------------------------------
 
 // The libcurl HttpClient: blocking easy handles, pooled so their keep-alive connections are
@@ -415,6 +518,9 @@ class CurlHttpClient final : public HttpClient {
 
   // HttpClient
   absl::StatusOr<HttpResponse> send(const HttpRequest& request) override;
+  absl::StatusOr<HttpResponse> sendStreaming(const HttpRequest& request,
+                                             const BodyChunkHandler& on_body,
+                                             const std::atomic<bool>* stop) override;
 
   // Sets up the share handle's callbacks; separate from the constructor because the lock table
   // must have its final address.
@@ -434,6 +540,9 @@ class CurlHttpClient final : public HttpClient {
   absl::StatusOr<CurlEasyPtr> acquire();
   void release(CurlEasyPtr handle);
   void setTlsOptions(OptionSetter& set) const;
+  // Sets every option of a transfer but the body callbacks and the size limit.
+  void configure(OptionSetter& set, const HttpRequest& request, const PreparedRequest& prepared,
+                 char* error_buffer, std::chrono::milliseconds timeout) const;
 
   const CurlHttpClientOptions options_;
   // Declared before share_ and the pool so it outlives both (members die in reverse order).
@@ -502,54 +611,50 @@ void CurlHttpClient::setTlsOptions(OptionSetter& set) const {
   }
 }
 
-absl::StatusOr<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
+void CurlHttpClient::configure(OptionSetter& set, const HttpRequest& request,
+                               const PreparedRequest& prepared, char* error_buffer,
+                               std::chrono::milliseconds timeout) const {
   const std::string_view method = request.method;
-  if (!isToken(method)) {
-    return absl::InvalidArgumentError("invalid HTTP method token for " +
-                                      urlForMessages(request.url));
-  }
+  set.set(CURLOPT_ERRORBUFFER, error_buffer);
+  set.set(CURLOPT_SHARE, share_.get());
+  set.set(CURLOPT_URL, prepared.target.url.c_str());
+  set.set(CURLOPT_PROTOCOLS_STR, "http,https");
+  // Without NOSIGNAL, libcurl's resolver timeouts use SIGALRM, which is unsafe with threads.
+  set.set(CURLOPT_NOSIGNAL, 1L);
+  // Redirects are the caller's decision (a Vault standby's 307 must not carry the token blindly).
+  set.set(CURLOPT_FOLLOWLOCATION, 0L);
+  set.set(CURLOPT_TCP_KEEPALIVE, 1L);
+  set.set(CURLOPT_HTTP_VERSION, options_.http2 ? static_cast<long>(CURL_HTTP_VERSION_2TLS)
+                                               : static_cast<long>(CURL_HTTP_VERSION_1_1));
+  set.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  // Zero: no deadline (libcurl's meaning too).
+  set.set(CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
 
-  // Request headers. Values are never echoed into messages: they carry tokens.
-  CurlSlistPtr headers;
-  bool has_content_type = false;
-  bool has_expect = false;
-  for (size_t i = 0; i < request.headers.size(); ++i) {
-    const auto& [name, value] = request.headers[i];
-    if (!isToken(name) || !isSafeHeaderValue(value)) {
-      return absl::InvalidArgumentError(std::string(method) + " " + urlForMessages(request.url) +
-                                        ": request header #" + std::to_string(i) +
-                                        " has an invalid name or value");
+  if (prepared.is_head) {
+    set.set(CURLOPT_NOBODY, 1L);
+  } else if (prepared.sends_body) {
+    set.set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    set.set(CURLOPT_POSTFIELDS, request.body.data());
+    if (method != "POST") {
+      set.set(CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
-    has_content_type = has_content_type || absl::EqualsIgnoreCase(av(name), "content-type");
-    has_expect = has_expect || absl::EqualsIgnoreCase(av(name), "expect");
-    // "Name;" is libcurl's spelling of a header with an empty value ("Name:" would remove it).
-    const std::string line = value.empty() ? name + ";" : name + ": " + value;
-    if (!appendSlist(headers, line.c_str())) {
-      return absl::ResourceExhaustedError("curl_slist_append failed");
-    }
+  } else if (method == "GET") {
+    set.set(CURLOPT_HTTPGET, 1L);
+  } else {
+    set.set(CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
+  set.set(CURLOPT_HTTPHEADER, prepared.headers.get());
+  if (prepared.connect_to != nullptr) {
+    set.set(CURLOPT_CONNECT_TO, prepared.connect_to.get());
+  }
+  setTlsOptions(set);
+}
 
-  const bool is_head = method == "HEAD";
-  const bool sends_body =
-      !request.body.empty() || method == "POST" || method == "PUT" || method == "PATCH";
-  // With a body libcurl would add "Content-Type: application/x-www-form-urlencoded" and, for
-  // large ones, "Expect: 100-continue" (an extra round trip); an empty "Name:" suppresses each.
-  if (sends_body && !has_content_type && !appendSlist(headers, "Content-Type:")) {
-    return absl::ResourceExhaustedError("curl_slist_append failed");
+absl::StatusOr<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
+  absl::StatusOr<PreparedRequest> prepared = prepare(request, options_.tls.server_name);
+  if (!prepared.ok()) {
+    return prepared.status();
   }
-  if (!has_expect && !appendSlist(headers, "Expect:")) {
-    return absl::ResourceExhaustedError("curl_slist_append failed");
-  }
-
-  absl::StatusOr<Target> target = targetFor(request.url, options_.tls.server_name, method);
-  if (!target.ok()) {
-    return target.status();
-  }
-  CurlSlistPtr connect_to;
-  if (!target->connect_to.empty() && !appendSlist(connect_to, target->connect_to.c_str())) {
-    return absl::ResourceExhaustedError("curl_slist_append failed");
-  }
-
   absl::StatusOr<CurlEasyPtr> acquired = acquire();
   if (!acquired.ok()) {
     return acquired.status();
@@ -565,47 +670,14 @@ absl::StatusOr<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
   char error_buffer[CURL_ERROR_SIZE] = {0};
 
   OptionSetter set(curl);
-  set.set(CURLOPT_ERRORBUFFER, error_buffer);
-  set.set(CURLOPT_SHARE, share_.get());
-  set.set(CURLOPT_URL, target->url.c_str());
-  set.set(CURLOPT_PROTOCOLS_STR, "http,https");
-  // Without NOSIGNAL, libcurl's resolver timeouts use SIGALRM, which is unsafe with threads.
-  set.set(CURLOPT_NOSIGNAL, 1L);
-  // Redirects are the caller's decision (a Vault standby's 307 must not carry the token blindly).
-  set.set(CURLOPT_FOLLOWLOCATION, 0L);
-  set.set(CURLOPT_TCP_KEEPALIVE, 1L);
-  set.set(CURLOPT_HTTP_VERSION, options_.http2 ? static_cast<long>(CURL_HTTP_VERSION_2TLS)
-                                               : static_cast<long>(CURL_HTTP_VERSION_1_1));
-  set.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-  const std::chrono::milliseconds timeout =
-      request.timeout.count() > 0 ? request.timeout : options_.request_timeout;
-  set.set(CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  configure(set, request, *prepared, error_buffer,
+            request.timeout.count() > 0 ? request.timeout : options_.request_timeout);
   // Lets libcurl refuse early when Content-Length is already too big; onBody enforces the rest.
   set.set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_response_bytes));
-
-  if (is_head) {
-    set.set(CURLOPT_NOBODY, 1L);
-  } else if (sends_body) {
-    set.set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-    set.set(CURLOPT_POSTFIELDS, request.body.data());
-    if (method != "POST") {
-      set.set(CURLOPT_CUSTOMREQUEST, request.method.c_str());
-    }
-  } else if (method == "GET") {
-    set.set(CURLOPT_HTTPGET, 1L);
-  } else {
-    set.set(CURLOPT_CUSTOMREQUEST, request.method.c_str());
-  }
-  set.set(CURLOPT_HTTPHEADER, headers.get());
-  if (connect_to != nullptr) {
-    set.set(CURLOPT_CONNECT_TO, connect_to.get());
-  }
-
   set.set(CURLOPT_WRITEFUNCTION, onBody);
   set.set(CURLOPT_WRITEDATA, &transfer);
   set.set(CURLOPT_HEADERFUNCTION, onHeader);
   set.set(CURLOPT_HEADERDATA, &transfer);
-  setTlsOptions(set);
 
   CURLcode code = set.result();
   if (code == CURLE_OK) {
@@ -616,7 +688,7 @@ absl::StatusOr<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   }
   absl::Status error = code == CURLE_OK ? absl::OkStatus()
-                                        : transportError(code, transfer.too_large, method,
+                                        : transportError(code, transfer.too_large, request.method,
                                                          request.url, error_buffer);
   release(std::move(handle));
   if (!error.ok()) {
@@ -624,6 +696,89 @@ absl::StatusOr<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
   }
   transfer.response.status = static_cast<int>(status);
   return std::move(transfer.response);
+}
+
+absl::StatusOr<HttpResponse> CurlHttpClient::sendStreaming(const HttpRequest& request,
+                                                           const BodyChunkHandler& on_body,
+                                                           const std::atomic<bool>* stop) {
+  absl::StatusOr<PreparedRequest> prepared = prepare(request, options_.tls.server_name);
+  if (!prepared.ok()) {
+    return prepared.status();
+  }
+  // A fresh handle outside the pool: a stream holds its connection for minutes, and the multi
+  // handle driving it keeps that connection in its own cache, which goes away with it.
+  CurlEasyPtr handle(curl_easy_init());
+  CurlMultiPtr multi(curl_multi_init());
+  if (handle == nullptr || multi == nullptr) {
+    return absl::ResourceExhaustedError("curl_easy_init or curl_multi_init failed");
+  }
+  CURL* const curl = handle.get();
+
+  StreamTransfer stream;
+  stream.transfer.max_bytes = options_.max_response_bytes;
+  stream.curl = curl;
+  stream.on_body = &on_body;
+  char error_buffer[CURL_ERROR_SIZE] = {0};
+
+  OptionSetter set(curl);
+  configure(set, request, *prepared, error_buffer, request.timeout);
+  set.set(CURLOPT_WRITEFUNCTION, onStreamBody);
+  set.set(CURLOPT_WRITEDATA, &stream);
+  set.set(CURLOPT_HEADERFUNCTION, onHeader);
+  set.set(CURLOPT_HEADERDATA, &stream.transfer);
+  CURLcode code = set.result();
+  if (code != CURLE_OK) {
+    return transportError(code, false, request.method, request.url, error_buffer);
+  }
+
+  // The multi interface, rather than curl_easy_perform, so that `stop` is looked at every 100 ms
+  // even while the stream is idle (easy_perform's progress callback may wait a second).
+  if (curl_multi_add_handle(multi.get(), curl) != CURLM_OK) {
+    return absl::InternalError("curl_multi_add_handle failed");
+  }
+  const MultiAttachment attachment(multi.get(), curl);
+  constexpr int kStopPollMs = 100;
+  bool stopped = false;
+  int running = 1;
+  while (true) {
+    if (stop != nullptr && stop->load()) {
+      stopped = true;
+      break;
+    }
+    if (curl_multi_perform(multi.get(), &running) != CURLM_OK) {
+      return absl::InternalError("curl_multi_perform failed");
+    }
+    if (running == 0) {
+      break;
+    }
+    if (curl_multi_poll(multi.get(), nullptr, 0, kStopPollMs, nullptr) != CURLM_OK) {
+      return absl::InternalError("curl_multi_poll failed");
+    }
+  }
+  if (!stopped) {
+    code = CURLE_GOT_NOTHING;
+    int queued = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi.get(), &queued)) {
+      if (message->msg == CURLMSG_DONE && message->easy_handle == curl) {
+        code = message->data.result;
+      }
+    }
+    if (code == CURLE_WRITE_ERROR && stream.stopped_by_handler) {
+      code = CURLE_OK;
+    }
+    if (code != CURLE_OK) {
+      return transportError(code, stream.transfer.too_large, request.method, request.url,
+                            error_buffer);
+    }
+  }
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  if (status == 0) {
+    return absl::CancelledError(std::string(request.method) + " " + urlForMessages(request.url) +
+                                ": stopped before a response arrived");
+  }
+  stream.transfer.response.status = static_cast<int>(status);
+  return std::move(stream.transfer.response);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,7 +50,7 @@ struct HttpResponse {
 //   kInvalidArgument    a malformed URL or request
 //   kResourceExhausted  the response was larger than the configured limit
 //
-// Thread-safety: send() may be called from many threads at once.
+// Thread-safety: send() and sendStreaming() may be called from many threads at once.
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
@@ -56,6 +58,22 @@ class HttpClient {
   // Sends `request` and waits for the whole response.
   // @return the response, or a transport error as described above.
   virtual absl::StatusOr<HttpResponse> send(const HttpRequest& request) = 0;
+
+  // Receives a streamed body piece by piece; returning false ends the transfer.
+  using BodyChunkHandler = std::function<bool(std::string_view chunk)>;
+
+  // Sends `request` and hands a 2xx response's body to `on_body` as it arrives, in pieces of any
+  // size (a long-lived stream such as a Kubernetes watch is never held whole). A non-2xx reply is
+  // an error document, not a stream: its body is returned whole in HttpResponse::body (bounded by
+  // the client's size limit) and `on_body` is not called. `request.timeout` bounds the whole
+  // exchange; zero means no bound (the stream lasts as long as the server keeps it open).
+  // The transfer also ends, with the response returned as usual, when `on_body` returns false or
+  // `*stop` (when not null) becomes true; `stop` is checked at least every 100 ms, also while the
+  // stream is idle.
+  // @return the status and headers (body empty for 2xx), or a transport error as for send().
+  virtual absl::StatusOr<HttpResponse> sendStreaming(const HttpRequest& request,
+                                                     const BodyChunkHandler& on_body,
+                                                     const std::atomic<bool>* stop) = 0;
 };
 
 using HttpClientPtr = std::unique_ptr<HttpClient>;

@@ -54,6 +54,9 @@ class VaultKvClient final : public StoreClient {
   absl::StatusOr<Secret> read(const SecretRef& ref) override;
   absl::StatusOr<SecretMetadata> readMetadata(std::string_view path) override;
   absl::StatusOr<std::vector<std::string>> list(std::string_view path, bool recursive) override;
+  absl::Status validate() override { return tokens_.token().status(); }
+  // The token provider owns the token; VaultStore, which owns both, answers for it.
+  std::optional<std::chrono::seconds> credentialsTtl() const override { return std::nullopt; }
   const std::string& identity() const override { return options_.identity; }
 
  private:

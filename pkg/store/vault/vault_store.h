@@ -60,6 +60,10 @@ class VaultStore final : public StoreClient {
   absl::StatusOr<std::vector<std::string>> list(std::string_view path, bool recursive) override {
     return kv_->list(path, recursive);
   }
+  absl::Status validate() override { return kv_->validate(); }
+  std::optional<std::chrono::seconds> credentialsTtl() const override {
+    return tokens_->remainingTtl();
+  }
   const std::string& identity() const override { return kv_->identity(); }
 
   TokenManager& tokens() { return *tokens_; }

@@ -5,3 +5,8 @@ if(TARGET test_http_server_lib)
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/curl_http_client_test.cc
     LIBS http_lib test_http_server_lib nlohmann_json::nlohmann_json)
 endif()
+if(TARGET test_http_server_lib)
+  secretsync_add_test(curl_streaming_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/curl_streaming_test.cc
+    LIBS http_lib test_http_server_lib)
+endif()

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <mutex>
 #include <string>
@@ -13,7 +14,7 @@
 namespace secretsync::test {
 
 // An HttpClient answering from a queue, whatever the request; the last answer repeats. Records
-// every request.
+// every request. Streamed requests get the same answers.
 //
 // Thread-safety: all methods are safe from any thread.
 class ScriptedHttpClient final : public common::http::HttpClient {
@@ -43,6 +44,19 @@ class ScriptedHttpClient final : public common::http::HttpClient {
     Answer answer = answers_.front();
     if (answers_.size() > 1) {
       answers_.pop_front();
+    }
+    return answer;
+  }
+
+  // The scripted answer; a 2xx body is handed to `on_body` in one piece.
+  Answer sendStreaming(const common::http::HttpRequest& request, const BodyChunkHandler& on_body,
+                       const std::atomic<bool>* /*stop*/) override {
+    Answer answer = send(request);
+    if (answer.ok() && answer->status >= 200 && answer->status <= 299) {
+      if (!answer->body.empty()) {
+        on_body(answer->body);
+      }
+      answer->body.clear();
     }
     return answer;
   }

@@ -1,0 +1,9 @@
+# Fuzz targets of pkg/kube's parsers of outside input: kubeconfig files and watch streams.
+secretsync_add_fuzz(kubeconfig_fuzz
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/kubeconfig_fuzz_test.cc
+  LIBS kube_config_lib
+  CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/kubeconfig)
+secretsync_add_fuzz(watch_decoder_fuzz
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/watch_decoder_fuzz_test.cc
+  LIBS kube_watch_decoder_lib
+  CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/watch_stream)
