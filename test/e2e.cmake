@@ -21,3 +21,9 @@ if(SECRETSYNC_DEBIAN_PYTHON3)
             ${CMAKE_CURRENT_LIST_DIR}/support/testdata/demo_seed.json)
   set_tests_properties(controller_e2e_test PROPERTIES TIMEOUT 300)
 endif()
+if(SECRETSYNC_DEBIAN_PYTHON3)
+  add_test(NAME core_dump_e2e_test
+    COMMAND ${SECRETSYNC_DEBIAN_PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/e2e/core_dump_e2e_test.py
+            $<TARGET_FILE:secretsync>)
+  set_tests_properties(core_dump_e2e_test PROPERTIES TIMEOUT 120)
+endif()

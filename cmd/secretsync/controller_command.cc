@@ -5,12 +5,12 @@
 #include <memory>
 #include <random>
 
-#include <signal.h>
 #include <unistd.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "build_info.h"
+#include "cmd/secretsync/process_setup.h"
 #include "pkg/common/absl_view.h"
 #include "pkg/common/flags.h"
 #include "pkg/common/http/curl_http_client.h"
@@ -94,11 +94,6 @@ int runController(const std::vector<std::string>& args) {
   auto flags = common::parseFlags(args, controllerFlags());
   if (!flags.ok()) return usage(flags.status());
   if (flags->has("help")) return usage(absl::OkStatus());
-  const auto level = common::log::parseLevel(flags->get("log-level", "info"));
-  const auto format = common::log::parseFormat(flags->get("log-format", "json"));
-  if (!level || !format) {
-    return usage(absl::InvalidArgumentError("--log-level or --log-format: unknown value"));
-  }
   int concurrent = 1;
   if (flags->has("concurrent") &&
       (!absl::SimpleAtoi(flags->get("concurrent"), &concurrent) || concurrent < 1)) {
@@ -106,17 +101,12 @@ int runController(const std::vector<std::string>& args) {
   }
   auto ttl = parseTtl(flags->get("cache-ttl", "5s"));
   if (!ttl.ok()) return usage(ttl.status());
-  common::log::LoggerOptions log_options;
-  log_options.level = *level;
-  log_options.format = *format;
-  common::log::configure(log_options);
-
-  // Stop signals wait for sigwait() below; every thread inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  if (absl::Status logging =
+          configureLogging(*flags, common::log::Level::kInfo, common::log::Format::kJson);
+      !logging.ok()) {
+    return usage(logging);
+  }
+  const StopSignals stop_signals;  // before any thread starts
   common::http::CurlGlobal curl;
 
   auto config = kube::loadDefaultConfig(flags->get("kubeconfig"), flags->get("context"));
@@ -231,10 +221,7 @@ int runController(const std::vector<std::string>& args) {
        {"identity", event_options.reporting_instance},
        {"leader_elect", flags->has("leader-elect")}});
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  common::log::info("controller shutting down",
-                    {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  common::log::info("controller shutting down", {{"signal", stop_signals.wait()}});
   stopping = true;
   (*controller)->stop();
   if (elector) elector->stop();

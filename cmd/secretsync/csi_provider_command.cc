@@ -3,11 +3,10 @@
 #include <chrono>
 #include <iostream>
 
-#include <signal.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "build_info.h"
+#include "cmd/secretsync/process_setup.h"
 #include "pkg/common/absl_view.h"
 #include "pkg/common/flags.h"
 #include "pkg/common/http/curl_http_client.h"
@@ -129,28 +128,17 @@ int runCsiProvider(const std::vector<std::string>& args) {
   if (flags->has("help")) {
     return usage(absl::OkStatus());
   }
-  const auto level = common::log::parseLevel(flags->get("log-level", "info"));
-  const auto format = common::log::parseFormat(flags->get("log-format", "json"));
-  if (!level || !format) {
-    return usage(absl::InvalidArgumentError("--log-level or --log-format: unknown value"));
-  }
   auto options = optionsFromFlags(*flags);
   if (!options.ok()) {
     return usage(options.status());
   }
-  common::log::LoggerOptions log_options;
-  log_options.level = *level;
-  log_options.format = *format;
-  common::log::configure(log_options);
-
-  // Block the stop signals before any thread starts, so every thread inherits the mask and the
-  // signals wait for sigwait() below instead of killing the process mid-mount.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
+  if (absl::Status logging =
+          configureLogging(*flags, common::log::Level::kInfo, common::log::Format::kJson);
+      !logging.ok()) {
+    return usage(logging);
+  }
+  // Before any thread starts: a stop signal must not kill the process mid-mount.
+  const StopSignals stop_signals;
   common::http::CurlGlobal curl;
   auto metrics = std::make_shared<metrics::Metrics>(
       std::make_shared<prometheus::Registry>(),
@@ -194,10 +182,7 @@ int runCsiProvider(const std::vector<std::string>& args) {
     common::log::error("csi provider cannot start", {{"error", server.status()}});
     return 1;
   }
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  common::log::info("csi provider shutting down",
-                    {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  common::log::info("csi provider shutting down", {{"signal", stop_signals.wait()}});
   (*server)->shutdown();
   (*server)->wait();
   // Scrapes read the provider: stop them first.

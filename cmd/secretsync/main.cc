@@ -1,11 +1,17 @@
 // secretsync: the process entry point. Wiring only: parse the subcommand, hand over to it.
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <iostream>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "build_info.h"
 #include "cmd/secretsync/check_command.h"
@@ -60,7 +66,38 @@ void printUsage(std::ostream& out) {
   out << "\nRun 'secretsync <command> --help' for a command's flags.\n";
 }
 
+// The environment variable that keeps core dumps as the environment allows them.
+constexpr char kAllowCoreDumpsEnv[] = "SECRETSYNC_ALLOW_CORE_DUMPS";
+
+// A core dump is a copy of the process's memory: Vault tokens, service-account JWTs and secret
+// values would land in a file on the node (or in a crash collector) readable by whoever handles
+// crashes there. So every subcommand starts with the core size limit at 0 (soft and hard, so
+// nothing later in the process can raise it again) and the process marked not dumpable, which
+// also stops processes of the same user from ptrace-attaching or reading /proc/<pid>/mem.
+// SECRETSYNC_ALLOW_CORE_DUMPS=1 leaves both as inherited, for debugging a crash; it says so on
+// stderr each start so it is not left on by accident (docs/security.md).
+void disableCoreDumps() {
+  const char* allow = std::getenv(kAllowCoreDumpsEnv);
+  if (allow != nullptr && std::string_view(allow) == "1") {
+    std::cerr << "secretsync: " << kAllowCoreDumpsEnv
+              << "=1: core dumps are allowed; a crash may write secrets to disk\n";
+    return;
+  }
+  const rlimit no_core{.rlim_cur = 0, .rlim_max = 0};
+  if (setrlimit(RLIMIT_CORE, &no_core) != 0) {
+    // Lowering a limit is always permitted, so this means a sandbox refused the call: say so and
+    // go on, as the dumpable flag below still keeps the kernel from writing a core.
+    std::cerr << "secretsync: warning: could not set RLIMIT_CORE to 0: " << std::strerror(errno)
+              << "\n";
+  }
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    std::cerr << "secretsync: warning: could not mark the process not dumpable: "
+              << std::strerror(errno) << "\n";
+  }
+}
+
 int dispatch(int argc, char** argv) {
+  disableCoreDumps();
   if (argc < 2) {
     printUsage(std::cerr);
     return 2;

@@ -6,12 +6,10 @@
 #include <iostream>
 #include <optional>
 
-#include <signal.h>
-#include <time.h>
-
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "cmd/secretsync/manifest_flags.h"
+#include "cmd/secretsync/process_setup.h"
 #include "pkg/common/backoff.h"
 #include "pkg/common/duration.h"
 #include "pkg/common/flags.h"
@@ -106,20 +104,6 @@ void report(const sync::FileSyncResult& r, bool verbose, Tally& tally) {
 
 std::chrono::nanoseconds toChrono(absl::Duration d) { return absl::ToChronoNanoseconds(d); }
 
-// Waits until `timeout` passes or a stop signal arrives. @return true on a stop signal.
-bool waitForStop(const sigset_t& signals, std::chrono::nanoseconds timeout) {
-  timeout = std::max(timeout, std::chrono::nanoseconds(0));
-  timespec ts;
-  ts.tv_sec = static_cast<time_t>(timeout.count() / 1'000'000'000);
-  ts.tv_nsec = static_cast<long>(timeout.count() % 1'000'000'000);
-  return sigtimedwait(&signals, nullptr, &ts) > 0;
-}
-
-bool stopPending(const sigset_t& signals) {
-  timespec zero{0, 0};
-  return sigtimedwait(&signals, nullptr, &zero) > 0;
-}
-
 }  // namespace
 
 int runSync(const std::vector<std::string>& args) {
@@ -141,18 +125,13 @@ int runSync(const std::vector<std::string>& args) {
     }
     interval_override = *interval;
   }
-  common::log::LoggerOptions log_options;
-  log_options.level =
-      common::log::parseLevel(flags->get("log-level", "warn")).value_or(common::log::Level::kWarn);
-  common::log::configure(log_options);
-
-  // Block the stop signals before any thread starts: they are taken with sigtimedwait between
-  // syncs, so a write in progress always finishes.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  if (absl::Status logging =
+          configureLogging(*flags, common::log::Level::kWarn, common::log::Format::kText);
+      !logging.ok()) {
+    return usage(logging);
+  }
+  // Before any thread starts: stop signals are taken between syncs, so a write always finishes.
+  const StopSignals stop_signals;
 
   common::http::CurlGlobal curl;
   auto loaded = manifestsFromFlags(*flags);
@@ -187,7 +166,7 @@ int runSync(const std::vector<std::string>& args) {
   if (flags->has("once")) {
     Tally tally;
     for (size_t i = 0; i < count; ++i) {
-      if (stopPending(stop_signals)) {
+      if (stop_signals.waitFor(std::chrono::nanoseconds(0))) {
         std::cerr << "secretsync sync: stopped by a signal\n";
         return 1;
       }
@@ -253,7 +232,7 @@ int runSync(const std::vector<std::string>& args) {
         next.has_value()
             ? std::chrono::duration_cast<std::chrono::nanoseconds>(*next - clock.monotonicNow())
             : std::chrono::nanoseconds(std::chrono::hours(24));
-    if (waitForStop(stop_signals, timeout)) {
+    if (stop_signals.waitFor(timeout)) {
       std::cout << "sync: stopping\n";
       return 0;
     }

@@ -236,12 +236,13 @@ void Controller::enqueueNamespace(const std::string& namespace_name) {
   }
 }
 
+std::vector<kube::Informer*> Controller::informers() const {
+  return {external_secrets_.get(), secret_stores_.get(), cluster_secret_stores_.get(),
+          namespaces_.get(), managed_secrets_.get()};
+}
+
 void Controller::start() {
-  for (kube::Informer* informer :
-       {external_secrets_.get(), secret_stores_.get(), cluster_secret_stores_.get(),
-        namespaces_.get(), managed_secrets_.get()}) {
-    informer->start();
-  }
+  for (kube::Informer* informer : informers()) informer->start();
 }
 
 void Controller::startWorkers() {
@@ -254,11 +255,7 @@ void Controller::stop() {
   queue_->shutDown();
   for (std::thread& worker : workers_) worker.join();
   workers_.clear();
-  for (kube::Informer* informer :
-       {external_secrets_.get(), secret_stores_.get(), cluster_secret_stores_.get(),
-        namespaces_.get(), managed_secrets_.get()}) {
-    informer->stop();
-  }
+  for (kube::Informer* informer : informers()) informer->stop();
 }
 
 absl::Status Controller::ready() const {

@@ -85,6 +85,8 @@ class Controller {
  private:
   Controller(kube::KubeClient& client, common::Clock& clock, ControllerOptions options);
 
+  // Every informer, in start order.
+  std::vector<kube::Informer*> informers() const;
   void enqueueExternalSecret(const nlohmann::json& object, bool first);
   void enqueueUsersOfStore(const nlohmann::json& store);
   void enqueueNamespace(const std::string& namespace_name);

@@ -8,7 +8,8 @@
   subset we know of (manifests/examples, the README, the fuzz corpus) validates against them with
   the API server's rules (unknown fields rejected unless x-kubernetes-preserve-unknown-fields), and
   broken ones do not;
-- least privilege (no wildcards, Secrets verbs exactly as needed), the pods' security settings;
+- least privilege: no wildcards, and every role grants exactly the verbs the code calls
+  (RBAC_USES, each backed by the call in the source), the pods' security settings;
 - manifests/monitoring/prometheusrule.yaml holds exactly grafana/alerts.yaml's groups
   (--write-prometheusrule rewrites it);
 - the dashboard: importable JSON, the datasource a variable, every metric it or the alerts name
@@ -29,6 +30,77 @@ import unittest
 import yaml
 
 ROOT = None
+
+
+# What the code asks of the API server, per role: (apiGroup, resource) -> verb -> (file, regex
+# of the call that needs it). The manifests must grant exactly this. When a test below fails, the
+# code changed what it calls: update manifests/rbac, this table and docs/security.md together.
+RBAC_USES = {
+    ("ClusterRole", "secretsync-controller"): {
+        ("external-secrets.io", "externalsecrets"): {
+            "list": ("pkg/sync/controller.cc", r"informer\(kube::resources::externalSecrets\(\)"),
+            "watch": ("pkg/sync/controller.cc",
+                      r"informer\(kube::resources::externalSecrets\(\)")},
+        ("external-secrets.io", "secretstores"): {
+            "list": ("pkg/sync/controller.cc", r"informer\(kube::resources::secretStores\(\)"),
+            "watch": ("pkg/sync/controller.cc", r"informer\(kube::resources::secretStores\(\)")},
+        ("external-secrets.io", "clustersecretstores"): {
+            "list": ("pkg/sync/controller.cc",
+                     r"informer\(kube::resources::clusterSecretStores\(\)"),
+            "watch": ("pkg/sync/controller.cc",
+                      r"informer\(kube::resources::clusterSecretStores\(\)")},
+        ("external-secrets.io", "externalsecrets/status"): {
+            "patch": ("pkg/sync/external_secret_reconciler.cc",
+                      r"client->patch\(\s*kube::resources::externalSecrets\((.|\n)*?"
+                      r"\.subresource = \"status\"")},
+        ("external-secrets.io", "secretstores/status"): {
+            "patch": ("pkg/sync/store_status_reconciler.cc",
+                      r"client->patch\(\s*cluster \? kube::resources::clusterSecretStores\("
+                      r"version\)\s*: kube::resources::secretStores\(version\)(.|\n)*?"
+                      r"\.subresource = \"status\"")},
+        ("external-secrets.io", "clustersecretstores/status"): {
+            "patch": ("pkg/sync/store_status_reconciler.cc",
+                      r"client->patch\(\s*cluster \? kube::resources::clusterSecretStores\(")},
+        # Not a call: with OwnerReferencesPermissionEnforcement, setting blockOwnerDeletion on an
+        # ownerReference needs update on the owner's finalizers.
+        ("external-secrets.io", "externalsecrets/finalizers"): {
+            "update": ("pkg/sync/secret_writer.cc", r"\{\"blockOwnerDeletion\", true\}")},
+        ("", "secrets"): {
+            "get": ("pkg/sync/external_secret_reconciler.cc",
+                    r"client->get\(kube::resources::secrets\(\)"),
+            "list": ("pkg/sync/controller.cc",
+                     r"informer\(kube::resources::secrets\(\), ns, absl::StrCat\("
+                     r"common::av\(kManagedLabel\), \"=true\"\)"),
+            "watch": ("pkg/sync/controller.cc", r"informer\(kube::resources::secrets\(\)"),
+            "create": ("pkg/sync/secret_writer.cc", r"client\.create\(secrets,"),
+            "update": ("pkg/sync/secret_writer.cc", r"client\.update\(secrets,"),
+            "delete": ("pkg/sync/external_secret_reconciler.cc",
+                       r"client->remove\(\s*kube::resources::secrets\(\)")},
+        ("", "configmaps"): {
+            "get": ("pkg/sync/kube_credential_source.cc", r"keyOf\(kube::resources::configMaps\(\)")},
+        ("", "serviceaccounts/token"): {
+            "create": ("pkg/sync/kube_credential_source.cc", r"client_\.requestToken\(")},
+        ("", "namespaces"): {
+            "list": ("pkg/sync/controller.cc", r"informer\(kube::resources::namespaces\(\)"),
+            "watch": ("pkg/sync/controller.cc", r"informer\(kube::resources::namespaces\(\)")},
+        ("", "events"): {
+            "create": ("pkg/kube/event_recorder.cc", r"client_\.create\(events_,"),
+            "patch": ("pkg/kube/event_recorder.cc", r"client_\.patch\(events_,")},
+    },
+    ("Role", "secretsync-leader-election"): {
+        ("coordination.k8s.io", "leases"): {
+            "get": ("pkg/kube/leader_elector.cc", r"client_\.get\(leases_,"),
+            "create": ("pkg/kube/leader_elector.cc", r"client_\.create\(leases_,"),
+            "update": ("pkg/kube/leader_elector.cc", r"client_\.update\(leases_,")},
+    },
+    ("ClusterRole", "secretsync-csi-provider"): {
+        ("deckhouse.io", "secretsstoreimports"): {
+            "get": ("pkg/csi/provider_server.cc",
+                    r"kube_client->get\(kube::resources::secretsStoreImports\(\)")},
+        ("", "serviceaccounts/token"): {
+            "create": ("pkg/csi/provider_server.cc", r"client\.requestToken\(")},
+    },
+}
 
 
 def read(*parts):
@@ -332,7 +404,8 @@ class ManifestsTest(unittest.TestCase):
         self.assertTrue(any("does not match" in e for e in errors), errors)
         self.assertTrue(any("at least 1" in e for e in errors), errors)
 
-    def test_rbac_is_least_privilege(self):
+    def rbac_rules(self):
+        """{(kind, name): rules} of every Role and ClusterRole, after the generic checks."""
         rules_by_role = {}
         for doc in self.core:
             if doc["kind"] in ("ClusterRole", "Role"):
@@ -342,37 +415,58 @@ class ManifestsTest(unittest.TestCase):
                         self.assertNotIn("*", rule.get(field, []), doc["metadata"]["name"])
                     self.assertFalse({"escalate", "bind", "impersonate"} & set(rule["verbs"]))
                     self.assertNotIn("nonResourceURLs", rule)
+                    self.assertNotIn("resourceNames", rule)
+        return rules_by_role
 
-        def verbs(role, group, resource):
-            found = set()
-            for rule in rules_by_role[role]:
-                if group in rule["apiGroups"] and resource in rule["resources"]:
-                    found |= set(rule["verbs"])
-            return found
+    def test_rbac_is_exactly_what_the_code_uses(self):
+        """Every role grants exactly RBAC_USES: no verb more (least privilege), none less (the
+        code would fail with 403), and each grant is backed by a call in the source."""
+        rules_by_role = self.rbac_rules()
+        self.assertEqual(set(rules_by_role), set(RBAC_USES))
+        for role, uses in RBAC_USES.items():
+            granted = {(group, resource, verb) for rule in rules_by_role[role]
+                       for group in rule["apiGroups"] for resource in rule["resources"]
+                       for verb in rule["verbs"]}
+            wanted = {(group, resource, verb) for (group, resource), verbs in uses.items()
+                      for verb in verbs}
+            self.assertEqual(granted - wanted, set(), f"{role} grants more than the code uses")
+            self.assertEqual(wanted - granted, set(), f"{role} lacks what the code uses")
+            for (group, resource), verbs in uses.items():
+                for verb, (path, pattern) in verbs.items():
+                    if not re.search(pattern, read(ROOT, path)):
+                        self.fail(f"{role} {group}/{resource} {verb}: /{pattern}/ not found in "
+                                  f"{path}: if the call changed, review the RBAC and RBAC_USES")
 
-        controller = ("ClusterRole", "secretsync-controller")
-        self.assertEqual(verbs(controller, "", "secrets"),
-                         {"get", "list", "watch", "create", "update", "patch", "delete"})
-        self.assertEqual(verbs(controller, "", "serviceaccounts/token"), {"create"})
-        self.assertEqual(verbs(controller, "", "configmaps"), {"get"})
-        self.assertEqual(verbs(controller, "", "events"), {"create", "patch"})
-        self.assertEqual(verbs(controller, "external-secrets.io", "externalsecrets"),
-                         {"get", "list", "watch"})
-        self.assertEqual(verbs(controller, "external-secrets.io", "externalsecrets/status"),
-                         {"get", "update", "patch"})
-        self.assertEqual(verbs(controller, "coordination.k8s.io", "leases"), set(),
-                         "leases only through the namespaced Role")
-        self.assertEqual(verbs(("Role", "secretsync-leader-election"), "coordination.k8s.io",
-                               "leases"), {"get", "create", "update"})
-        csi = ("ClusterRole", "secretsync-csi-provider")
-        self.assertEqual(rules_by_role[csi], [
-            {"apiGroups": ["deckhouse.io"], "resources": ["secretsstoreimports"], "verbs": ["get"]},
-            {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]}])
+    def test_every_resource_the_code_names_is_in_the_rbac_table(self):
+        """A new kube::resources::X() call in a component that runs in a cluster must come with
+        its RBAC: the names used there and the resources of RBAC_USES must agree."""
+        covered = {resource.split("/")[0] for uses in RBAC_USES.values() for _, resource in uses}
+        named = {}
+        for directory in ("pkg/sync", "pkg/csi", "cmd/secretsync"):
+            for name in sorted(os.listdir(os.path.join(ROOT, directory))):
+                if name.endswith(".cc"):
+                    text = read(ROOT, directory, name)
+                    for function in re.findall(r"resources::(\w+)\(", text):
+                        named.setdefault(function, f"{directory}/{name}")
+        for name in ("event_recorder.cc", "leader_elector.cc", "rest_kube_client.cc"):
+            for function in re.findall(r"resources::(\w+)\(", read(ROOT, "pkg/kube", name)):
+                named.setdefault(function, f"pkg/kube/{name}")
+        self.assertTrue(named)
+        for function, where in named.items():
+            self.assertIn(function.lower(), covered, f"{where} uses resources::{function}()")
+
+    def test_role_bindings_name_our_service_accounts(self):
         bindings = {(d["kind"], d["metadata"]["name"]): d for d in self.core
                     if d["kind"].endswith("Binding")}
-        self.assertEqual(bindings[("ClusterRoleBinding", "secretsync-csi-provider")]["subjects"],
-                         [{"kind": "ServiceAccount", "name": "secretsync-csi-provider",
-                           "namespace": "secretsync"}])
+        for kind, name in (("ClusterRoleBinding", "secretsync-controller"),
+                           ("RoleBinding", "secretsync-leader-election"),
+                           ("ClusterRoleBinding", "secretsync-csi-provider")):
+            account = "secretsync-csi-provider" if "csi" in name else "secretsync-controller"
+            self.assertEqual(bindings[(kind, name)]["subjects"],
+                             [{"kind": "ServiceAccount", "name": account,
+                               "namespace": "secretsync"}], name)
+        self.assertEqual(bindings[("RoleBinding", "secretsync-leader-election")]["metadata"]
+                         ["namespace"], "secretsync", "Leases only in its own namespace")
 
     def test_controller_deployment(self):
         deployment = self.find("Deployment", "secretsync-controller")
