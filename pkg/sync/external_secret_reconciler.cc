@@ -29,6 +29,20 @@ std::optional<common::SystemTime> parseTime(const std::string& text) {
 
 std::chrono::nanoseconds toChrono(absl::Duration d) { return absl::ToChronoNanoseconds(d); }
 
+// Whether `object` has a controller ownerReference to the object with `uid`.
+bool controlledBy(const Json& object, const std::string& uid) {
+  const auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) return false;
+  const auto refs = meta->find("ownerReferences");
+  if (refs == meta->end() || !refs->is_array()) return false;
+  for (const Json& ref : *refs) {
+    if (ref.is_object() && ref.value("controller", false) && ref.value("uid", "") == uid) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 metrics::FailureReason failureReason(const absl::Status& status) {
@@ -254,6 +268,15 @@ ReconcileResult ExternalSecretReconciler::run(const std::string& ns, const std::
                                         "(deletionPolicy Retain)"),
                     /*retry=*/true, store_name);
       case api::DeletionPolicy::kDelete:
+        if (secret_found && !controlledBy(*existing, es.metadata.uid)) {
+          // Deleting a Secret this ExternalSecret does not own would let anyone who may create
+          // an ExternalSecret delete any Secret of the namespace.
+          return fail(*object, es,
+                      absl::FailedPreconditionError(
+                          "the store returned no data; deletionPolicy Delete removes only a "
+                          "Secret this ExternalSecret owns (creationPolicy Owner), so it is kept"),
+                      /*retry=*/false, store_name);
+        }
         if (secret_found) {
           const absl::Status removed = deps_.client->remove(
               kube::resources::secrets(), ns, target_name,

@@ -380,5 +380,23 @@ TEST_F(ControllerTest, NoDataInTheStoreFollowsDeletionPolicy) {
   EXPECT_FALSE(secret("db-creds").has_value());
 }
 
+TEST_F(ControllerTest, DeletionPolicyDeleteNeverRemovesASecretItDoesNotOwn) {
+  put(Json{{"apiVersion", "v1"},
+           {"kind", "Secret"},
+           {"metadata", {{"name", "someone-elses"}, {"namespace", kTestNamespace}}},
+           {"data", {{"k", absl::Base64Escape("v")}}}});
+  Json es = externalSecret("hostile", "someone-elses", "Orphan");
+  es["spec"].erase("data");
+  es["spec"]["dataFrom"] = Json::array({{{"find", {{"path", "app"},
+                                                   {"name", {{"regexp", "^nothing-here$"}}}}}}});
+  es["spec"]["target"]["deletionPolicy"] = "Delete";
+  put(es);
+  startController();
+  ASSERT_TRUE(eventually([&] {
+    return readyOf(externalSecretStatus("hostile")) == "False/SecretSyncedError";
+  })) << externalSecretStatus("hostile").dump();
+  EXPECT_EQ(secretValue("someone-elses", "k"), "v");
+}
+
 }  // namespace
 }  // namespace secretsync::sync
