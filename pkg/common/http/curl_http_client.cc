@@ -22,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "pkg/common/absl_view.h"
 #include "pkg/common/http/curl_handles.h"
+#include "pkg/common/log.h"
 
 namespace secretsync::common::http {
 namespace {
@@ -794,6 +795,13 @@ absl::StatusOr<HttpClientPtr> newCurlHttpClient(const CurlHttpClientOptions& opt
   auto client = std::make_unique<CurlHttpClient>(options, std::move(share));
   if (auto status = client->initShare(); !status.ok()) {
     return status;
+  }
+  if (options.tls.insecure_skip_verify) {
+    // Only an explicit setting gets here (a flag, a kubeconfig's insecure-skip-tls-verify, a
+    // SecretProviderClass's skipTLSVerify); it is never silent: every client made so says so.
+    log::warn("TLS certificate verification is OFF for this client: anyone on the path can "
+              "read its tokens and secrets",
+              {{"server_name", options.tls.server_name}});
   }
   return client;
 }

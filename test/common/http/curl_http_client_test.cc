@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -18,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "pkg/common/log.h"
 #include "test/support/http_server.h"
 #include "test/support/test_pki.h"
 
@@ -465,10 +467,19 @@ TEST_F(CurlHttpsTest, WrongCaFails) {
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.status().code(), absl::StatusCode::kFailedPrecondition) << response.status();
 
-  // Skipping verification is an explicit opt-in that lets the same request through.
+  // Skipping verification is an explicit opt-in that lets the same request through, and never a
+  // silent one: making such a client logs a warning (secure clients log nothing).
+  std::ostringstream logged;
+  log::LoggerOptions capture;
+  capture.out = &logged;
+  const log::LoggerOptions previous = log::configure(capture);
   CurlHttpClientOptions insecure = withCa(pki().other_ca.cert_pem);
   insecure.tls.insecure_skip_verify = true;
   auto insecure_client = makeClient(insecure);
+  auto secure_client = makeClient(withCa(pki().ca.cert_pem));
+  log::configure(previous);
+  EXPECT_THAT(logged.str(), ::testing::HasSubstr("TLS certificate verification is OFF"));
+  EXPECT_EQ(logged.str().find('\n'), logged.str().size() - 1) << logged.str();  // one line
   response = insecure_client->send(request("GET", server->baseUrl() + "/v1/x"));
   ASSERT_TRUE(response.ok()) << response.status();
 }
