@@ -249,7 +249,8 @@ ReconcileResult ExternalSecretReconciler::run(const std::string& ns, const std::
     return {};  // created once; later spec edits do not refresh it (ESO)
   }
 
-  // Read and write.
+  // Read and write: a due refresh, which may fail again.
+  *ok = false;
   const auto started = deps_.clock->monotonicNow();
   absl::StatusOr<DesiredSecret> desired = deps_.builder->build(es);
   if (options_.metrics != nullptr) {

@@ -250,6 +250,12 @@ TEST_F(ControllerTest, AStoreFailureKeepsTheSecretAndReportsReadyFalse) {
     return readyOf(externalSecretStatus("db")) == "False/SecretSyncedError";
   })) << externalSecretStatus("db").dump();
   EXPECT_EQ(secret("db-creds")->dump(), before);  // invariant 1: not emptied, not rewritten
+  // ESO's error counter counts the failed refresh of a once-synced ExternalSecret.
+  const std::string scrape = prometheus::TextSerializer().Serialize(metrics_.Collect());
+  const std::string series = "externalsecret_sync_calls_error{name=\"db\",namespace=\"app\"} ";
+  const size_t at = scrape.find(series);
+  ASSERT_NE(at, std::string::npos) << scrape;
+  EXPECT_GE(std::stod(scrape.substr(at + series.size())), 1.0) << scrape;
   {
     std::lock_guard<std::mutex> lock(mu_);
     ASSERT_FALSE(events_.empty());
@@ -387,8 +393,8 @@ TEST_F(ControllerTest, DeletionPolicyDeleteNeverRemovesASecretItDoesNotOwn) {
            {"data", {{"k", absl::Base64Escape("v")}}}});
   Json es = externalSecret("hostile", "someone-elses", "Orphan");
   es["spec"].erase("data");
-  es["spec"]["dataFrom"] = Json::array({{{"find", {{"path", "app"},
-                                                   {"name", {{"regexp", "^nothing-here$"}}}}}}});
+  es["spec"]["dataFrom"] =
+      Json::array({{{"find", {{"path", "app"}, {"name", {{"regexp", "^nothing-here$"}}}}}}});
   es["spec"]["target"]["deletionPolicy"] = "Delete";
   put(es);
   startController();
