@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
+#include "cmd/secretsync/process_setup.h"
 #include "pkg/common/flags.h"
 #include "pkg/common/http/curl_http_client.h"
 #include "pkg/common/log.h"
@@ -17,34 +18,37 @@ namespace {
 
 namespace vault = store::vault;
 
+constexpr LoggingDefaults kCheckLogging{.level = common::log::Level::kWarn,
+                                        .format = common::log::Format::kText};
+
 const std::vector<common::FlagSpec>& checkFlags() {
-  static const auto* const kFlags = new std::vector<common::FlagSpec>{
-      {.name = "address", .help = "store address (default $BAO_ADDR, then $VAULT_ADDR)"},
-      {.name = "namespace", .help = "Vault namespace (default $VAULT_NAMESPACE)"},
-      {.name = "ca-file", .help = "PEM CA bundle to verify the server (default $VAULT_CACERT)"},
-      {.name = "client-cert", .help = "PEM client certificate file for mutual TLS"},
-      {.name = "client-key", .help = "PEM client key file for mutual TLS"},
-      {.name = "tls-server-name", .help = "name to verify the server certificate against"},
-      {.name = "tls-skip-verify",
-       .help = "do not verify the server (never in production)",
-       .boolean = true},
-      {.name = "auth", .help = "token | kubernetes | approle | jwt (default token)"},
-      {.name = "token-file", .help = "file holding the token (default $VAULT_TOKEN)"},
-      {.name = "auth-mount",
-       .help = "auth mount (default kubernetes, approle or jwt; Stronghold: kubernetes_local)"},
-      {.name = "role", .help = "role for kubernetes and jwt auth"},
-      {.name = "jwt-file",
-       .help = "JWT for kubernetes/jwt auth (default the pod's service-account token)"},
-      {.name = "role-id", .help = "AppRole role_id"},
-      {.name = "secret-id-file", .help = "file holding the AppRole secret_id"},
-      {.name = "kv-version", .help = "auto | 1 | 2 (default auto: ask the server)"},
-      {.name = "path",
-       .help = "secret to read, \"mount/path\" or \"mount/path?version=N\"",
-       .repeated = true},
-      {.name = "list", .help = "folder to list recursively", .repeated = true},
-      {.name = "log-level", .help = "debug | info | warn | error (default warn)"},
-      {.name = "help", .help = "show this help", .boolean = true, .short_name = "h"},
-  };
+  static const auto* const kFlags = new std::vector<common::FlagSpec>(withLoggingFlags(
+      {
+          {.name = "address", .help = "store address (default $BAO_ADDR, then $VAULT_ADDR)"},
+          {.name = "namespace", .help = "Vault namespace (default $VAULT_NAMESPACE)"},
+          {.name = "ca-file", .help = "PEM CA bundle to verify the server (default $VAULT_CACERT)"},
+          {.name = "client-cert", .help = "PEM client certificate file for mutual TLS"},
+          {.name = "client-key", .help = "PEM client key file for mutual TLS"},
+          {.name = "tls-server-name", .help = "name to verify the server certificate against"},
+          {.name = "tls-skip-verify",
+           .help = "do not verify the server (never in production)",
+           .boolean = true},
+          {.name = "auth", .help = "token | kubernetes | approle | jwt (default token)"},
+          {.name = "token-file", .help = "file holding the token (default $VAULT_TOKEN)"},
+          {.name = "auth-mount",
+           .help = "auth mount (default kubernetes, approle or jwt; Stronghold: kubernetes_local)"},
+          {.name = "role", .help = "role for kubernetes and jwt auth"},
+          {.name = "jwt-file",
+           .help = "JWT for kubernetes/jwt auth (default the pod's service-account token)"},
+          {.name = "role-id", .help = "AppRole role_id"},
+          {.name = "secret-id-file", .help = "file holding the AppRole secret_id"},
+          {.name = "kv-version", .help = "auto | 1 | 2 (default auto: ask the server)"},
+          {.name = "path",
+           .help = "secret to read, \"mount/path\" or \"mount/path?version=N\"",
+           .repeated = true},
+          {.name = "list", .help = "folder to list recursively", .repeated = true},
+      },
+      kCheckLogging));
   return *kFlags;
 }
 
@@ -154,10 +158,10 @@ int runCheck(const std::vector<std::string>& args) {
         << common::flagsHelp(checkFlags());
     return flags.ok() ? 0 : 2;
   }
-  common::log::LoggerOptions log_options;
-  log_options.level =
-      common::log::parseLevel(flags->get("log-level", "warn")).value_or(common::log::Level::kWarn);
-  common::log::configure(log_options);
+  if (absl::Status logging = configureLogging(*flags, kCheckLogging); !logging.ok()) {
+    std::cerr << "secretsync check: " << logging.message() << "\n";
+    return 2;
+  }
 
   auto config = configFromFlags(*flags);
   if (!config.ok()) {

@@ -27,34 +27,36 @@
 namespace secretsync::cmd {
 namespace {
 
+constexpr LoggingDefaults kControllerLogging{.level = common::log::Level::kInfo,
+                                             .format = common::log::Format::kJson};
+
 const std::vector<common::FlagSpec>& controllerFlags() {
-  static const auto* const kFlags = new std::vector<common::FlagSpec>{
-      {.name = "kubeconfig",
-       .help = "kubeconfig file (default: $KUBECONFIG, in-cluster, then ~/.kube/config)"},
-      {.name = "context", .help = "kubeconfig context (default: its current-context)"},
-      {.name = "namespace",
-       .help = "watch ExternalSecrets and SecretStores of this namespace only"},
-      {.name = "controller-class",
-       .help = "handle only stores whose spec.controller is this (default \"\")"},
-      {.name = "concurrent", .help = "ExternalSecrets reconciled at once (default 1)"},
-      {.name = "metrics-addr",
-       .help = "serve /metrics on HOST:PORT or :PORT (default :8080; 0 = off)"},
-      {.name = "aggregate-object-metrics",
-       .help = "no per-ExternalSecret series: sums per namespace (for very many objects)",
-       .boolean = true},
-      {.name = "health-addr", .help = "serve /healthz and /readyz (default :8081; 0 = off)"},
-      {.name = "leader-elect",
-       .help = "run as one of several replicas: only the Lease holder writes",
-       .boolean = true},
-      {.name = "leader-election-namespace",
-       .help = "namespace of the Lease (default: the pod's namespace)"},
-      {.name = "leader-election-id", .help = "name of the Lease (default secretsync-controller)"},
-      {.name = "cache-ttl",
-       .help = "how long a store read is shared between ExternalSecrets (default 5s)"},
-      {.name = "log-level", .help = "debug | info | warn | error (default info)"},
-      {.name = "log-format", .help = "json | text (default json)"},
-      {.name = "help", .help = "show this help", .boolean = true, .short_name = "h"},
-  };
+  static const auto* const kFlags = new std::vector<common::FlagSpec>(withLoggingFlags(
+      {
+          {.name = "kubeconfig",
+           .help = "kubeconfig file (default: $KUBECONFIG, in-cluster, then ~/.kube/config)"},
+          {.name = "context", .help = "kubeconfig context (default: its current-context)"},
+          {.name = "namespace",
+           .help = "watch ExternalSecrets and SecretStores of this namespace only"},
+          {.name = "controller-class",
+           .help = "handle only stores whose spec.controller is this (default \"\")"},
+          {.name = "concurrent", .help = "ExternalSecrets reconciled at once (default 1)"},
+          {.name = "metrics-addr",
+           .help = "serve /metrics on HOST:PORT or :PORT (default :8080; 0 = off)"},
+          {.name = "aggregate-object-metrics",
+           .help = "no per-ExternalSecret series: sums per namespace (for very many objects)",
+           .boolean = true},
+          {.name = "health-addr", .help = "serve /healthz and /readyz (default :8081; 0 = off)"},
+          {.name = "leader-elect",
+           .help = "run as one of several replicas: only the Lease holder writes",
+           .boolean = true},
+          {.name = "leader-election-namespace",
+           .help = "namespace of the Lease (default: the pod's namespace)"},
+          {.name = "leader-election-id",
+           .help = "name of the Lease (default secretsync-controller)"},
+          cacheTtlFlag("ExternalSecrets"),
+      },
+      kControllerLogging));
   return *kFlags;
 }
 
@@ -78,16 +80,6 @@ std::string holderIdentity() {
       absl::Hex(static_cast<uint64_t>(random()) << 32 | random(), absl::kZeroPad16));
 }
 
-absl::StatusOr<std::chrono::milliseconds> parseTtl(const std::string& text) {
-  absl::Duration ttl;
-  if (text == "0") return std::chrono::milliseconds(0);
-  if (!absl::ParseDuration(common::av(text), &ttl) || ttl < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--cache-ttl: \"", text, "\" is not a duration such as 5s or 500ms"));
-  }
-  return std::chrono::milliseconds(absl::ToInt64Milliseconds(ttl));
-}
-
 }  // namespace
 
 int runController(const std::vector<std::string>& args) {
@@ -99,11 +91,9 @@ int runController(const std::vector<std::string>& args) {
       (!absl::SimpleAtoi(flags->get("concurrent"), &concurrent) || concurrent < 1)) {
     return usage(absl::InvalidArgumentError("--concurrent must be a positive integer"));
   }
-  auto ttl = parseTtl(flags->get("cache-ttl", "5s"));
+  auto ttl = cacheTtlFromFlags(*flags, std::chrono::seconds(5));
   if (!ttl.ok()) return usage(ttl.status());
-  if (absl::Status logging =
-          configureLogging(*flags, common::log::Level::kInfo, common::log::Format::kJson);
-      !logging.ok()) {
+  if (absl::Status logging = configureLogging(*flags, kControllerLogging); !logging.ok()) {
     return usage(logging);
   }
   const StopSignals stop_signals;  // before any thread starts
@@ -147,12 +137,11 @@ int runController(const std::vector<std::string>& args) {
 
   sync::ControllerOptions options;
   options.namespace_name = flags->get("namespace");
-  options.controller_class = flags->get("controller-class");
+  options.context.controller_class = flags->get("controller-class");
   options.concurrent = concurrent;
   options.fetcher.cache_ttl = *ttl;
-  options.metrics = metrics.get();
-  options.external_secrets.record_event = record;
-  options.stores.record_event = record;
+  options.context.metrics = metrics.get();
+  options.context.record_event = record;
   options.resolver.transport.observer = [&m = *metrics](const store::vault::VaultAttempt& a) {
     m.observeVaultRequest(a.method, a.path_template, a.status, a.duration);
   };

@@ -11,6 +11,7 @@
 #include "pkg/common/flags.h"
 #include "pkg/common/http/curl_http_client.h"
 #include "pkg/common/log.h"
+#include "pkg/common/status_macros.h"
 #include "pkg/csi/provider_server.h"
 #include "pkg/kube/kube_config.h"
 #include "pkg/kube/rest_kube_client.h"
@@ -20,34 +21,41 @@
 namespace secretsync::cmd {
 namespace {
 
+constexpr LoggingDefaults kProviderLogging{.level = common::log::Level::kInfo,
+                                           .format = common::log::Format::kJson};
+
 const std::vector<common::FlagSpec>& csiProviderFlags() {
-  static const auto* const kFlags = new std::vector<common::FlagSpec>{
-      {.name = "socket",
-       .help = absl::StrCat("unix socket to serve on (default ",
-                            common::av(csi::kDefaultSocketPath), ")")},
-      {.name = "vault-addr",
-       .help = "Vault address when a SecretProviderClass sets no vaultAddress"},
-      {.name = "vault-namespace",
-       .help = "Vault namespace when a SecretProviderClass sets no vaultNamespace"},
-      {.name = "vault-auth-mount",
-       .help = "Kubernetes auth mount when a SecretProviderClass sets none (default kubernetes)"},
-      {.name = "vault-ca-file",
-       .help = "PEM CA bundle when a SecretProviderClass sets no vaultCACertPath"},
-      {.name = "audience",
-       .help = "serviceAccount.tokens audience when a SecretProviderClass sets none (default "
-               "vault)"},
-      {.name = "kubeconfig",
-       .help = "kubeconfig for SecretsStoreImport reads and the TokenRequest fallback (default: "
+  static const auto* const kFlags = new std::vector<common::FlagSpec>(withLoggingFlags(
+      {
+          {.name = "socket",
+           .help = absl::StrCat("unix socket to serve on (default ",
+                                common::av(csi::kDefaultSocketPath), ")")},
+          {.name = "vault-addr",
+           .help = "Vault address when a SecretProviderClass sets no vaultAddress"},
+          {.name = "vault-namespace",
+           .help = "Vault namespace when a SecretProviderClass sets no vaultNamespace"},
+          {.name = "vault-auth-mount",
+           .help =
+               "Kubernetes auth mount when a SecretProviderClass sets none (default kubernetes)"},
+          {.name = "vault-ca-file",
+           .help = "PEM CA bundle when a SecretProviderClass sets no vaultCACertPath"},
+          {.name = "audience",
+           .help = "serviceAccount.tokens audience when a SecretProviderClass sets none (default "
+                   "vault)"},
+          {.name = "kubeconfig",
+           .help =
+               "kubeconfig for SecretsStoreImport reads and the TokenRequest fallback (default: "
                "in-cluster when available; without either both are off)"},
-      {.name = "context", .help = "kubeconfig context (default: its current-context)"},
-      {.name = "metrics-addr",
-       .help = "serve Prometheus metrics on HOST:PORT or :PORT at /metrics (default off)"},
-      {.name = "cache-ttl",
-       .help = "how long a read is shared between mounts, e.g. 5s, 500ms, 0 (default 5s)"},
-      {.name = "log-level", .help = "debug | info | warn | error (default info)"},
-      {.name = "log-format", .help = "json | text (default json)"},
-      {.name = "help", .help = "show this help", .boolean = true, .short_name = "h"},
-  };
+          {.name = "context", .help = "kubeconfig context (default: its current-context)"},
+          {.name = "no-token-request-fallback",
+           .help = "never mint a pod's token with TokenRequest: every mount must carry the "
+                   "driver's tokenRequests (drop serviceaccounts/token from the RBAC then)",
+           .boolean = true},
+          {.name = "metrics-addr",
+           .help = "serve Prometheus metrics on HOST:PORT or :PORT at /metrics (default off)"},
+          cacheTtlFlag("mounts"),
+      },
+      kProviderLogging));
   return *kFlags;
 }
 
@@ -70,17 +78,7 @@ absl::StatusOr<csi::ProviderOptions> optionsFromFlags(const common::ParsedFlags&
   options.default_ca_file = flags.get("vault-ca-file");
   options.default_audience = flags.get("audience", "vault");
   options.runtime_version = SECRETSYNC_VERSION;
-  if (flags.has("cache-ttl")) {
-    const std::string text = flags.get("cache-ttl");
-    absl::Duration ttl;
-    if (text == "0") {
-      ttl = absl::ZeroDuration();
-    } else if (!absl::ParseDuration(common::av(text), &ttl) || ttl < absl::ZeroDuration()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--cache-ttl: \"", text, "\" is not a duration such as 5s or 500ms"));
-    }
-    options.fetcher.cache_ttl = std::chrono::milliseconds(absl::ToInt64Milliseconds(ttl));
-  }
+  ASSIGN_OR_RETURN(options.fetcher.cache_ttl, cacheTtlFromFlags(flags, options.fetcher.cache_ttl));
   if (options.default_auth_mount.empty() || options.default_audience.empty()) {
     return absl::InvalidArgumentError("--vault-auth-mount and --audience must not be empty");
   }
@@ -132,9 +130,7 @@ int runCsiProvider(const std::vector<std::string>& args) {
   if (!options.ok()) {
     return usage(options.status());
   }
-  if (absl::Status logging =
-          configureLogging(*flags, common::log::Level::kInfo, common::log::Format::kJson);
-      !logging.ok()) {
+  if (absl::Status logging = configureLogging(*flags, kProviderLogging); !logging.ok()) {
     return usage(logging);
   }
   // Before any thread starts: a stop signal must not kill the process mid-mount.
@@ -157,7 +153,9 @@ int runCsiProvider(const std::vector<std::string>& args) {
   }
   if (*kube_client != nullptr) {
     options->kube_client = kube_client->get();
-    options->token_request = csi::makeTokenRequestHook(**kube_client);
+    if (!flags->has("no-token-request-fallback")) {
+      options->token_request = csi::makeTokenRequestHook(**kube_client);
+    }
   }
   csi::Provider provider(common::realClock(), *std::move(options));
   metrics->addCounterSource("secretsync_store_reads_total",

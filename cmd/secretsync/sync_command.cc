@@ -25,6 +25,9 @@
 namespace secretsync::cmd {
 namespace {
 
+constexpr LoggingDefaults kSyncLogging{.level = common::log::Level::kWarn,
+                                       .format = common::log::Format::kText};
+
 const std::vector<common::FlagSpec>& syncFlags() {
   static const auto* const kFlags = [] {
     auto* flags = new std::vector<common::FlagSpec>(manifestFlags());
@@ -41,9 +44,8 @@ const std::vector<common::FlagSpec>& syncFlags() {
             {.name = "service-account-token-file",
              .help = "JWT for kubernetes auth without serviceAccountRef/secretRef (default the "
                      "pod's service-account token)"},
-            {.name = "log-level", .help = "debug | info | warn | error (default warn)"},
-            {.name = "help", .help = "show this help", .boolean = true, .short_name = "h"},
         });
+    *flags = withLoggingFlags(std::move(*flags), kSyncLogging);
     return flags;
   }();
   return *kFlags;
@@ -125,9 +127,7 @@ int runSync(const std::vector<std::string>& args) {
     }
     interval_override = *interval;
   }
-  if (absl::Status logging =
-          configureLogging(*flags, common::log::Level::kWarn, common::log::Format::kText);
-      !logging.ok()) {
+  if (absl::Status logging = configureLogging(*flags, kSyncLogging); !logging.ok()) {
     return usage(logging);
   }
   // Before any thread starts: stop signals are taken between syncs, so a write always finishes.

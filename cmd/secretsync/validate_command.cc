@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cmd/secretsync/manifest_flags.h"
+#include "cmd/secretsync/process_setup.h"
 #include "pkg/common/flags.h"
 #include "pkg/sync/manifest_set.h"
 
@@ -12,8 +13,7 @@ namespace {
 const std::vector<common::FlagSpec>& validateFlags() {
   static const auto* const kFlags = [] {
     auto* flags = new std::vector<common::FlagSpec>(manifestFlags());
-    flags->push_back(
-        {.name = "help", .help = "show this help", .boolean = true, .short_name = "h"});
+    flags->push_back(helpFlag());
     return flags;
   }();
   return *kFlags;

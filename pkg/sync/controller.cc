@@ -93,19 +93,20 @@ absl::StatusOr<std::unique_ptr<Controller>> Controller::create(kube::KubeClient&
 Controller::Controller(kube::KubeClient& client, common::Clock& clock, ControllerOptions options)
     : client_(client), clock_(clock), options_(std::move(options)) {
   WorkQueueOptions queue_options = options_.queue;
-  if (options_.metrics != nullptr) {
-    queue_metrics_ = std::make_unique<QueueMetrics>(options_.metrics->workQueue(kQueueName));
+  if (options_.context.metrics != nullptr) {
+    queue_metrics_ =
+        std::make_unique<QueueMetrics>(options_.context.metrics->workQueue(kQueueName));
     queue_options.observer = queue_metrics_.get();
   }
   queue_ = std::make_unique<WorkQueue>(clock_, queue_options);
-  if (options_.metrics != nullptr) {
-    options_.metrics->setQueueInFlightSource(kQueueName, [queue = queue_.get()] {
+  if (options_.context.metrics != nullptr) {
+    options_.context.metrics->setQueueInFlightSource(kQueueName, [queue = queue_.get()] {
       const WorkQueueStats stats = queue->stats();
       return metrics::InFlight{
           std::chrono::duration<double>(stats.unfinished_work_seconds),
           std::chrono::duration<double>(stats.longest_running_processor_seconds)};
     });
-    options_.metrics->setWorkers(kQueueName, 0, options_.concurrent);
+    options_.context.metrics->setWorkers(kQueueName, 0, options_.concurrent);
   }
   fetcher_ = std::make_unique<store::Fetcher>(clock_, options_.fetcher);
   credentials_ = std::make_unique<KubeCredentialSource>(client_, clock_, options_.credentials);
@@ -179,10 +180,6 @@ Controller::Controller(kube::KubeClient& client, common::Clock& clock, Controlle
       *resolver_);
   builder_ = std::make_unique<SecretDataBuilder>(*stores_, *fetcher_);
 
-  ExternalSecretReconcilerOptions es_options = options_.external_secrets;
-  es_options.controller_class = options_.controller_class;
-  es_options.field_manager = options_.field_manager;
-  es_options.metrics = options_.metrics;
   es_reconciler_ = std::make_unique<ExternalSecretReconciler>(
       ExternalSecretReconciler::Deps{.client = &client_,
                                      .external_secrets = external_secrets_.get(),
@@ -190,18 +187,14 @@ Controller::Controller(kube::KubeClient& client, common::Clock& clock, Controlle
                                      .stores = stores_.get(),
                                      .builder = builder_.get(),
                                      .clock = &clock_},
-      std::move(es_options));
-  StoreStatusReconcilerOptions store_options = options_.stores;
-  store_options.controller_class = options_.controller_class;
-  store_options.field_manager = options_.field_manager;
-  store_options.metrics = options_.metrics;
+      options_.context, options_.external_secrets);
   store_reconciler_ = std::make_unique<StoreStatusReconciler>(
       StoreStatusReconciler::Deps{.client = &client_,
                                   .secret_stores = secret_stores_.get(),
                                   .cluster_secret_stores = cluster_secret_stores_.get(),
                                   .resolver = resolver_.get(),
                                   .clock = &clock_},
-      std::move(store_options));
+      options_.context, options_.stores);
 }
 
 Controller::~Controller() { stop(); }
@@ -282,14 +275,14 @@ void Controller::work() {
   }
   while (std::optional<std::string> key = queue_->get()) {
     const int64_t active = active_workers_.fetch_add(1) + 1;
-    if (options_.metrics != nullptr) {
-      options_.metrics->setWorkers(kQueueName, active, options_.concurrent);
+    if (options_.context.metrics != nullptr) {
+      options_.context.metrics->setWorkers(kQueueName, active, options_.concurrent);
     }
     process(*key);
     queue_->done(*key);
     const int64_t idle = active_workers_.fetch_sub(1) - 1;
-    if (options_.metrics != nullptr) {
-      options_.metrics->setWorkers(kQueueName, idle, options_.concurrent);
+    if (options_.context.metrics != nullptr) {
+      options_.context.metrics->setWorkers(kQueueName, idle, options_.concurrent);
     }
   }
 }
@@ -314,13 +307,13 @@ void Controller::process(const std::string& key) {
       queue_->addRateLimited(key);
       break;
   }
-  if (options_.metrics != nullptr) {
+  if (options_.context.metrics != nullptr) {
     const metrics::ReconcileResult outcome = result.next == ReconcileResult::Next::kRetry
                                                  ? metrics::ReconcileResult::kError
                                              : result.next == ReconcileResult::Next::kRequeueAfter
                                                  ? metrics::ReconcileResult::kRequeueAfter
                                                  : metrics::ReconcileResult::kSuccess;
-    options_.metrics->recordReconcile(kQueueName, outcome, clock_.monotonicNow() - started);
+    options_.context.metrics->recordReconcile(kQueueName, outcome, clock_.monotonicNow() - started);
   }
 }
 

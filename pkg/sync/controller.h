@@ -26,21 +26,17 @@ namespace secretsync::sync {
 struct ControllerOptions {
   // Watch ExternalSecrets and SecretStores of this namespace only; "" = all.
   std::string namespace_name;
-  // ESO's --controller-class.
-  std::string controller_class;
   // Workers reconciling at once (ESO's --concurrent).
   int concurrent = 1;
-  std::string field_manager = "secretsync";
-  // Shared by both reconcilers (events, metrics).
+  // Shared by both reconcilers. Its metrics (every metric of the engine: ESO's, controller-
+  // runtime's workqueue_* and reconcile series, ours) also serve the queue.
+  ReconcileContext context;
   ExternalSecretReconcilerOptions external_secrets;
   StoreStatusReconcilerOptions stores;
   WorkQueueOptions queue;
   StoreResolverOptions resolver;
   KubeCredentialSourceOptions credentials;
   store::FetcherOptions fetcher;
-  // Every metric of the engine (ESO's, controller-runtime's workqueue_* and reconcile series,
-  // ours); optional, must outlive the controller.
-  metrics::Metrics* metrics = nullptr;
   // Informer tuning (tests shorten the watch timeout).
   std::chrono::seconds min_watch_timeout{300};
 };

@@ -67,9 +67,9 @@ std::string syncedResourceVersion(const api::ObjectMeta& meta) {
                       common::hexDigest(common::DigestAlgorithm::kSha224, text).substr(0, 32));
 }
 
-ExternalSecretReconciler::ExternalSecretReconciler(Deps deps,
+ExternalSecretReconciler::ExternalSecretReconciler(Deps deps, ReconcileContext context,
                                                    ExternalSecretReconcilerOptions options)
-    : deps_(deps), options_(std::move(options)) {}
+    : deps_(deps), context_(std::move(context)), options_(std::move(options)) {}
 
 absl::StatusOr<Json> ExternalSecretReconciler::targetSecret(const std::string& namespace_name,
                                                             const std::string& name, bool* found) {
@@ -100,7 +100,7 @@ absl::Status ExternalSecretReconciler::writeStatus(const Json& object,
       kube::resources::externalSecrets(es.api_version == api::ApiVersion::kV1 ? "v1" : "v1beta1"),
       es.metadata.namespace_name, es.metadata.name, kube::PatchType::kMerge,
       Json{{"status", wanted}},
-      kube::WriteOptions{.field_manager = options_.field_manager, .subresource = "status"});
+      kube::WriteOptions{.field_manager = context_.field_manager, .subresource = "status"});
   return patched.status();
 }
 
@@ -110,10 +110,10 @@ ReconcileResult ExternalSecretReconciler::fail(const Json& object, const api::Ex
   const std::string& ns = es.metadata.namespace_name;
   const std::string& name = es.metadata.name;
   const std::string message(status.message());
-  if (options_.metrics != nullptr) {
-    options_.metrics->recordFailure(metrics::ObjectKind::kExternalSecret, store,
+  if (context_.metrics != nullptr) {
+    context_.metrics->recordFailure(metrics::ObjectKind::kExternalSecret, store,
                                     failureReason(status));
-    options_.metrics->setCondition(ns, name, metrics::Condition::kReady,
+    context_.metrics->setCondition(ns, name, metrics::Condition::kReady,
                                    metrics::ConditionStatus::kFalse);
   }
   api::ExternalSecretStatus next = es.status;
@@ -127,7 +127,7 @@ ReconcileResult ExternalSecretReconciler::fail(const Json& object, const api::Ex
   if (changed) {
     // Record the event only when the condition changes: a failure repeating every backoff step
     // is already aggregated by the recorder, but need not even reach it.
-    if (options_.record_event) options_.record_event(object, "Warning", "UpdateFailed", message);
+    if (context_.record_event) context_.record_event(object, "Warning", "UpdateFailed", message);
     const absl::Status written = writeStatus(object, es, next);
     if (!written.ok() && !kube::isNotFound(written)) {
       return ReconcileResult{.next = ReconcileResult::Next::kRetry};
@@ -142,8 +142,8 @@ ReconcileResult ExternalSecretReconciler::reconcile(const std::string& key) {
   const std::string ns = slash == std::string::npos ? "" : key.substr(0, slash);
   const std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
   if (deps_.external_secrets->get(ns, name) == nullptr) {
-    if (options_.metrics != nullptr) {
-      options_.metrics->removeObject(metrics::ObjectKind::kExternalSecret, ns, name);
+    if (context_.metrics != nullptr) {
+      context_.metrics->removeObject(metrics::ObjectKind::kExternalSecret, ns, name);
     }
     std::lock_guard<std::mutex> lock(mu_);
     last_check_.erase(key);
@@ -152,8 +152,8 @@ ReconcileResult ExternalSecretReconciler::reconcile(const std::string& key) {
   const auto started = deps_.clock->monotonicNow();
   bool ok = true;
   const ReconcileResult result = run(ns, name, &ok);
-  if (options_.metrics != nullptr) {
-    options_.metrics->recordSync(ns, name, ok, deps_.clock->monotonicNow() - started);
+  if (context_.metrics != nullptr) {
+    context_.metrics->recordSync(ns, name, ok, deps_.clock->monotonicNow() - started);
   }
   return result;
 }
@@ -179,8 +179,8 @@ ReconcileResult ExternalSecretReconciler::run(const std::string& ns, const std::
                     : metrics::StoreKind::kSecretStore,
                 es.spec.secret_store_ref->kind == api::StoreKind::kClusterSecretStore ? "" : ns,
                 es.spec.secret_store_ref->name);
-  if (options_.metrics != nullptr) {
-    options_.metrics->setRefreshInterval(
+  if (context_.metrics != nullptr) {
+    context_.metrics->setRefreshInterval(
         metrics::ObjectKind::kExternalSecret, ns, name,
         es.spec.refresh_policy == api::RefreshPolicy::kPeriodic
             ? std::chrono::seconds(absl::ToInt64Seconds(es.spec.refresh_interval))
@@ -204,7 +204,7 @@ ReconcileResult ExternalSecretReconciler::run(const std::string& ns, const std::
   }
   for (const api::StoreRef& ref : refs) {
     absl::StatusOr<std::shared_ptr<const api::SecretStore>> store = deps_.stores->store(ref, ns);
-    if (store.ok() && (*store)->spec.controller != options_.controller_class) {
+    if (store.ok() && (*store)->spec.controller != context_.controller_class) {
       *ok = true;
       return {};
     }
@@ -253,8 +253,8 @@ ReconcileResult ExternalSecretReconciler::run(const std::string& ns, const std::
   *ok = false;
   const auto started = deps_.clock->monotonicNow();
   absl::StatusOr<DesiredSecret> desired = deps_.builder->build(es);
-  if (options_.metrics != nullptr) {
-    options_.metrics->recordRefresh(metrics::ObjectKind::kExternalSecret, store_name,
+  if (context_.metrics != nullptr) {
+    context_.metrics->recordRefresh(metrics::ObjectKind::kExternalSecret, store_name,
                                     deps_.clock->monotonicNow() - started);
   }
   if (!desired.ok()) {
@@ -285,8 +285,8 @@ ReconcileResult ExternalSecretReconciler::run(const std::string& ns, const std::
           if (!removed.ok() && !kube::isNotFound(removed)) {
             return fail(*object, es, removed, /*retry=*/true, store_name);
           }
-          if (options_.record_event) {
-            options_.record_event(*object, "Normal", "Deleted",
+          if (context_.record_event) {
+            context_.record_event(*object, "Normal", "Deleted",
                                   "Deleted Secret: the store returned no data");
           }
         }
@@ -307,7 +307,7 @@ ReconcileResult ExternalSecretReconciler::run(const std::string& ns, const std::
   absl::StatusOr<SecretWriteOutcome> written =
       deleted ? SecretWriteOutcome::kNotWritten
               : writeSecret(*deps_.client, *desired, target, secret_found ? &*existing : nullptr,
-                            kube::WriteOptions{.field_manager = options_.field_manager});
+                            kube::WriteOptions{.field_manager = context_.field_manager});
   if (!written.ok()) {
     // Conflicts and AlreadyExists mean our cache was behind: retry soon, quietly.
     const bool race = kube::isConflict(written.status()) || kube::isAlreadyExists(written.status());
@@ -322,14 +322,14 @@ ReconcileResult ExternalSecretReconciler::run(const std::string& ns, const std::
   const bool data_written =
       *written == SecretWriteOutcome::kCreated || *written == SecretWriteOutcome::kUpdated;
   *ok = true;
-  if (options_.metrics != nullptr) {
-    options_.metrics->setCondition(
+  if (context_.metrics != nullptr) {
+    context_.metrics->setCondition(
         ns, name, metrics::Condition::kReady,
         deleted ? metrics::ConditionStatus::kFalse : metrics::ConditionStatus::kTrue);
-    options_.metrics->setLastSuccess(metrics::ObjectKind::kExternalSecret, ns, name, now);
+    context_.metrics->setLastSuccess(metrics::ObjectKind::kExternalSecret, ns, name, now);
   }
-  if (data_written && options_.record_event) {
-    options_.record_event(*object, "Normal", "Updated", "Updated Secret");
+  if (data_written && context_.record_event) {
+    context_.record_event(*object, "Normal", "Updated", "Updated Secret");
   }
 
   // Status, only when it changes.

@@ -15,6 +15,7 @@
 #include "pkg/kube/kube_client.h"
 #include "pkg/metrics/metrics.h"
 #include "pkg/sync/cluster_store_source.h"
+#include "pkg/sync/reconcile_context.h"
 #include "pkg/sync/secret_data_builder.h"
 #include "pkg/sync/secret_writer.h"
 
@@ -35,16 +36,6 @@ struct ReconcileResult {
 metrics::FailureReason failureReason(const absl::Status& status);
 
 struct ExternalSecretReconcilerOptions {
-  // ESO's --controller-class: stores whose spec.controller differs are not ours ("" matches "").
-  std::string controller_class;
-  // fieldManager of our writes.
-  std::string field_manager = "secretsync";
-  // Records an Event about `object` (type "Normal"/"Warning"). Optional. Messages hold no value.
-  std::function<void(const nlohmann::json& object, std::string_view type, std::string_view reason,
-                     std::string_view message)>
-      record_event;
-  // ESO's externalsecret_* series and ours (refresh latency, failures, last success); optional.
-  metrics::Metrics* metrics = nullptr;
   // Spread of periodic refreshes (see jitteredRefresh).
   double refresh_spread = 0.1;
 };
@@ -79,7 +70,8 @@ class ExternalSecretReconciler {
     common::Clock* clock = nullptr;
   };
 
-  ExternalSecretReconciler(Deps deps, ExternalSecretReconcilerOptions options);
+  ExternalSecretReconciler(Deps deps, ReconcileContext context,
+                           ExternalSecretReconcilerOptions options);
 
   // Reconciles "namespace/name".
   ReconcileResult reconcile(const std::string& key);
@@ -95,6 +87,7 @@ class ExternalSecretReconciler {
                                               const std::string& name, bool* found);
 
   const Deps deps_;
+  const ReconcileContext context_;
   const ExternalSecretReconcilerOptions options_;
 
   std::mutex mu_;

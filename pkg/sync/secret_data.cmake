@@ -10,7 +10,7 @@ target_link_libraries(secret_data_lib PUBLIC store_source_interface api_lib fetc
 # store_resolver_lib: (Cluster)SecretStore + credentials -> cached VaultStore per identity.
 add_library(store_resolver_lib ${CMAKE_CURRENT_LIST_DIR}/store_resolver.cc)
 target_link_libraries(store_resolver_lib PUBLIC store_source_interface api_lib vault_store_lib
-  http_lib absl::status absl::statusor absl::strings)
+  http_lib http_client_pool_lib absl::status absl::statusor absl::strings)
 
 # manifest_set_lib: -f files and directories -> ESO objects, Secrets and ConfigMaps.
 add_library(manifest_set_lib ${CMAKE_CURRENT_LIST_DIR}/manifest_set.cc)

@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pkg/common/absl_view.h"
-#include "pkg/common/http/curl_http_client.h"
 #include "pkg/common/status_macros.h"
 #include "pkg/store/vault/jwt_source.h"
 
@@ -38,17 +37,14 @@ std::string cacheKey(api::StoreKind kind, std::string_view store_namespace, std:
                       av(es_namespace));
 }
 
-std::string tlsKey(const common::http::TlsOptions& tls) {
-  // The CA bundle is public material, but a fingerprint keeps the key short.
-  return absl::StrCat(vault::keyedFingerprint(tls.ca_pem), "|", tls.ca_file, "|", tls.server_name,
-                      "|", tls.insecure_skip_verify ? 1 : 0);
-}
-
 }  // namespace
 
 StoreResolver::StoreResolver(CredentialSource& credentials, common::Clock& clock,
                              StoreResolverOptions options)
-    : credentials_(credentials), clock_(clock), options_(std::move(options)) {}
+    : credentials_(credentials),
+      clock_(clock),
+      options_(std::move(options)),
+      http_clients_({.request_timeout = options_.transport.request_timeout}) {}
 
 absl::StatusOr<vault::AuthConfig> StoreResolver::authFor(const api::CompiledVaultStore& compiled,
                                                          std::string& fingerprint) {
@@ -125,22 +121,6 @@ absl::StatusOr<vault::AuthConfig> StoreResolver::authFor(const api::CompiledVaul
   return absl::InvalidArgumentError("unknown auth method");
 }
 
-absl::StatusOr<std::shared_ptr<common::http::HttpClient>> StoreResolver::httpClientFor(
-    const common::http::TlsOptions& tls) {
-  const std::string key = tlsKey(tls);
-  if (auto it = http_clients_.find(key); it != http_clients_.end()) {
-    return it->second;
-  }
-  common::http::CurlHttpClientOptions http_options;
-  http_options.tls = tls;
-  http_options.request_timeout = options_.transport.request_timeout;
-  ASSIGN_OR_RETURN(common::http::HttpClientPtr client,
-                   common::http::newCurlHttpClient(http_options));
-  std::shared_ptr<common::http::HttpClient> shared(std::move(client));
-  http_clients_.emplace(key, shared);
-  return shared;
-}
-
 absl::StatusOr<ResolvedStore> StoreResolver::resolve(
     const api::SecretStore& store, std::string_view es_namespace,
     const std::map<std::string, std::string>& namespace_labels) {
@@ -191,7 +171,8 @@ absl::StatusOr<ResolvedStore> StoreResolver::resolve(
   config.auth = *std::move(auth);
   config.transport = options_.transport;
   config.tokens = options_.tokens;
-  ASSIGN_OR_RETURN(std::shared_ptr<common::http::HttpClient> http, httpClientFor(config.tls));
+  ASSIGN_OR_RETURN(std::shared_ptr<common::http::HttpClient> http,
+                   http_clients_.clientFor(config.tls));
   auto vault_store = vault::VaultStore::create(std::move(config), clock_, http.get());
   if (!vault_store.ok()) {
     return inStore(store, vault_store.status());

@@ -14,6 +14,7 @@
 #include "pkg/api/vault_provider.h"
 #include "pkg/common/clock.h"
 #include "pkg/common/http/http_client.h"
+#include "pkg/common/http/http_client_pool.h"
 #include "pkg/common/http/tls_options.h"
 #include "pkg/common/secret_string.h"
 #include "pkg/store/vault/vault_store.h"
@@ -113,8 +114,6 @@ class StoreResolver {
   // keyed fingerprints of values) to `fingerprint`.
   absl::StatusOr<store::vault::AuthConfig> authFor(const api::CompiledVaultStore& compiled,
                                                    std::string& fingerprint);
-  absl::StatusOr<std::shared_ptr<common::http::HttpClient>> httpClientFor(
-      const common::http::TlsOptions& tls) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   CredentialSource& credentials_;
   common::Clock& clock_;
@@ -123,9 +122,8 @@ class StoreResolver {
   mutable std::mutex mu_;
   // "<kind>/<store namespace>/<name>/<es namespace>" -> client.
   std::map<std::string, Entry> cache_ ABSL_GUARDED_BY(mu_);
-  // TLS settings -> the HTTP client of every store using them.
-  std::map<std::string, std::shared_ptr<common::http::HttpClient>> http_clients_
-      ABSL_GUARDED_BY(mu_);
+  // The HTTP client of every store with the same TLS settings.
+  common::http::HttpClientPool http_clients_;
 };
 
 }  // namespace secretsync::sync

@@ -37,8 +37,9 @@ std::string storeKey(const Json& object) {
                       name);
 }
 
-StoreStatusReconciler::StoreStatusReconciler(Deps deps, StoreStatusReconcilerOptions options)
-    : deps_(deps), options_(std::move(options)) {}
+StoreStatusReconciler::StoreStatusReconciler(Deps deps, ReconcileContext context,
+                                             StoreStatusReconcilerOptions options)
+    : deps_(deps), context_(std::move(context)), options_(std::move(options)) {}
 
 ReconcileResult StoreStatusReconciler::reconcile(const std::string& key) {
   const std::vector<std::string> parts = absl::StrSplit(key, '/');
@@ -55,13 +56,13 @@ ReconcileResult StoreStatusReconciler::reconcile(const std::string& key) {
       (cluster ? deps_.cluster_secret_stores : deps_.secret_stores)->get(ns, name);
   if (object == nullptr) {
     deps_.resolver->forget(kind, ns, name);
-    if (options_.metrics != nullptr) options_.metrics->removeStore(metrics_kind, ns, name);
+    if (context_.metrics != nullptr) context_.metrics->removeStore(metrics_kind, ns, name);
     return {};
   }
   absl::StatusOr<api::Parsed<api::SecretStore>> parsed = api::parseSecretStore(*object);
   if (!parsed.ok()) return {};
   const api::SecretStore& store = parsed->object;
-  if (store.spec.controller != options_.controller_class) return {};
+  if (store.spec.controller != context_.controller_class) return {};
   if (!store.metadata.deletion_timestamp.empty()) return {};
 
   api::Condition ready{
@@ -85,11 +86,11 @@ ReconcileResult StoreStatusReconciler::reconcile(const std::string& key) {
     } else {
       absl::StatusOr<ResolvedStore> resolved = deps_.resolver->resolve(store, ns);
       absl::Status valid = resolved.ok() ? resolved->client->validate() : resolved.status();
-      if (valid.ok() && options_.metrics != nullptr) {
+      if (valid.ok() && context_.metrics != nullptr) {
         // Refreshed at each validation; renewals in between make the real TTL longer, never
         // shorter, so an alert on it errs on the early side.
         if (const auto ttl = resolved->client->credentialsTtl()) {
-          options_.metrics->setTokenTtl(metrics::Metrics::storeLabel(metrics_kind, ns, name),
+          context_.metrics->setTokenTtl(metrics::Metrics::storeLabel(metrics_kind, ns, name),
                                         resolved->client->identity(), *ttl);
         }
       }
@@ -102,19 +103,19 @@ ReconcileResult StoreStatusReconciler::reconcile(const std::string& key) {
       }
     }
   }
-  if (options_.metrics != nullptr) {
-    options_.metrics->setStoreReady(metrics_kind, ns, name,
+  if (context_.metrics != nullptr) {
+    context_.metrics->setStoreReady(metrics_kind, ns, name,
                                     ready.status == "True" ? metrics::ConditionStatus::kTrue
                                                            : metrics::ConditionStatus::kFalse);
-    options_.metrics->recordStoreReconcile(metrics_kind, ns, name,
+    context_.metrics->recordStoreReconcile(metrics_kind, ns, name,
                                            deps_.clock->monotonicNow() - started);
   }
 
   std::vector<api::Condition> conditions = store.status_conditions;
   const bool changed = api::setCondition(conditions, ready, kube::formatTime(deps_.clock->now()));
   if (changed) {
-    if (ready.status == "False" && options_.record_event) {
-      options_.record_event(*object, "Warning", ready.reason, ready.message);
+    if (ready.status == "False" && context_.record_event) {
+      context_.record_event(*object, "Warning", ready.reason, ready.message);
     }
     Json status_conditions = Json::array();
     for (const api::Condition& c : conditions) status_conditions.push_back(c.toJson());
@@ -124,7 +125,7 @@ ReconcileResult StoreStatusReconciler::reconcile(const std::string& key) {
                 : kube::resources::secretStores(version),
         ns, name, kube::PatchType::kMerge,
         Json{{"status", {{"conditions", status_conditions}, {"capabilities", "ReadOnly"}}}},
-        kube::WriteOptions{.field_manager = options_.field_manager, .subresource = "status"});
+        kube::WriteOptions{.field_manager = context_.field_manager, .subresource = "status"});
     if (!patched.ok() && !kube::isNotFound(patched.status())) {
       return ReconcileResult{.next = ReconcileResult::Next::kRetry};
     }

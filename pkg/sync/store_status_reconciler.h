@@ -11,21 +11,15 @@
 #include "pkg/kube/kube_client.h"
 #include "pkg/metrics/metrics.h"
 #include "pkg/sync/external_secret_reconciler.h"
+#include "pkg/sync/reconcile_context.h"
 #include "pkg/sync/store_resolver.h"
 
 namespace secretsync::sync {
 
 struct StoreStatusReconcilerOptions {
-  std::string controller_class;
-  std::string field_manager = "secretsync";
   // How often a store is validated again when its spec sets no refreshInterval (ESO's
   // --store-requeue-interval).
   std::chrono::seconds default_refresh{std::chrono::minutes(5)};
-  std::function<void(const nlohmann::json& object, std::string_view type, std::string_view reason,
-                     std::string_view message)>
-      record_event;
-  // ESO's secretstore_* / clustersecretstore_* series; optional.
-  metrics::Metrics* metrics = nullptr;
 };
 
 // Keeps a SecretStore's or ClusterSecretStore's Ready condition true to what its Vault says, as
@@ -49,12 +43,13 @@ class StoreStatusReconciler {
     common::Clock* clock = nullptr;
   };
 
-  StoreStatusReconciler(Deps deps, StoreStatusReconcilerOptions options);
+  StoreStatusReconciler(Deps deps, ReconcileContext context, StoreStatusReconcilerOptions options);
 
   ReconcileResult reconcile(const std::string& key);
 
  private:
   const Deps deps_;
+  const ReconcileContext context_;
   const StoreStatusReconcilerOptions options_;
 };
 

@@ -126,6 +126,8 @@ class CsiProviderE2eTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  std::unique_ptr<test::KubeDouble> startKubeWithImport();
+
   void startProcess(const std::string& cache_ttl, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args = {
         "--socket",     socket_path_, "--vault-addr",   vault_->baseUrl(),
@@ -299,22 +301,24 @@ TEST_F(CsiProviderE2eTest, RotationAfterTheCacheWindow) {
   EXPECT_EQ(process_->stop(SIGINT), 0);
 }
 
-// Deckhouse's way: a SecretsStoreImport named by the volume, no token from the driver (its
-// CSIDriver has no tokenRequests), so the provider reads the import and mints the pod's token
-// through the Kubernetes API named by --kubeconfig.
-TEST_F(CsiProviderE2eTest, SecretsStoreImportAndTokenRequestThroughKubeconfig) {
+// A Kubernetes double with the namespace "prod", its ServiceAccount "app" and the
+// SecretsStoreImport "app-secrets" (files o1 and o2.bin), and a kubeconfig for it in dir_.
+std::unique_ptr<test::KubeDouble> CsiProviderE2eTest::startKubeWithImport() {
   test::KubeDoubleOptions kube_options;
   kube_options.service_account_key = kJwtKey;  // the Vault double checks the minted tokens
   kube_options.tokens = {{"provider-token", "system:serviceaccount:d8:secretsync"}};
   auto kube = test::KubeDouble::start(kube_options);
-  ASSERT_TRUE(kube.ok()) << kube.status();
-  ASSERT_TRUE((*kube)->createNamespace("prod").ok());
-  ASSERT_TRUE((*kube)
+  EXPECT_TRUE(kube.ok()) << kube.status();
+  if (!kube.ok()) {
+    return nullptr;
+  }
+  EXPECT_TRUE((*kube)->createNamespace("prod").ok());
+  EXPECT_TRUE((*kube)
                   ->putObject({{"apiVersion", "v1"},
                                {"kind", "ServiceAccount"},
                                {"metadata", {{"name", "app"}, {"namespace", "prod"}}}})
                   .ok());
-  ASSERT_TRUE((*kube)
+  EXPECT_TRUE((*kube)
                   ->putObject(nlohmann::json::parse(R"({
             "apiVersion": "deckhouse.io/v1alpha1", "kind": "SecretsStoreImport",
             "metadata": {"name": "app-secrets", "namespace": "prod"},
@@ -323,10 +327,18 @@ TEST_F(CsiProviderE2eTest, SecretsStoreImportAndTokenRequestThroughKubeconfig) {
               {"name": "o2.bin", "decodeBase64": true,
                "source": {"path": "secret/data/app/o2", "key": "v"}}]}})"))
                   .ok());
-  const std::string kubeconfig = dir_ + "/kubeconfig";
-  std::ofstream(kubeconfig) << test::kube::renderKubeconfig(
-      {.server = (*kube)->baseUrl(), .token = "provider-token"});
-  startProcess("5s", {"--kubeconfig", kubeconfig});
+  std::ofstream(dir_ + "/kubeconfig")
+      << test::kube::renderKubeconfig({.server = (*kube)->baseUrl(), .token = "provider-token"});
+  return *std::move(kube);
+}
+
+// Deckhouse's way: a SecretsStoreImport named by the volume, no token from the driver (its
+// CSIDriver has no tokenRequests), so the provider reads the import and mints the pod's token
+// through the Kubernetes API named by --kubeconfig.
+TEST_F(CsiProviderE2eTest, SecretsStoreImportAndTokenRequestThroughKubeconfig) {
+  std::unique_ptr<test::KubeDouble> kube = startKubeWithImport();
+  ASSERT_NE(kube, nullptr);
+  startProcess("5s", {"--kubeconfig", dir_ + "/kubeconfig"});
 
   TestPod p = pod("deckhouse-0");
   p.tokens.clear();
@@ -352,11 +364,37 @@ TEST_F(CsiProviderE2eTest, SecretsStoreImportAndTokenRequestThroughKubeconfig) {
   ASSERT_TRUE(good.status.ok()) << good.status.error_message() << log();
   EXPECT_EQ(good.file("o1"), "value-1");
   EXPECT_EQ(good.file("o2.bin"), std::string("binary\0", 7));
-  EXPECT_EQ((*kube)->requestCount("create", "serviceaccounts/token"), 1u);
+  EXPECT_EQ(kube->requestCount("create", "serviceaccounts/token"), 1u);
   EXPECT_EQ(vault_->loginSuccessCount("kubernetes"), 1u);
   EXPECT_TRUE(process_->running());
   EXPECT_EQ(process_->stop(SIGTERM), 0);
   EXPECT_THAT(log(), Not(HasSubstr("YmluYXJ5AA")));
+}
+
+// With the fallback off, a mount without the driver's token fails naming what is missing, and
+// the provider never asks the API server for a token.
+TEST_F(CsiProviderE2eTest, NoTokenRequestFallbackRefusesMountsWithoutTheDriversToken) {
+  std::unique_ptr<test::KubeDouble> kube = startKubeWithImport();
+  ASSERT_NE(kube, nullptr);
+  ASSERT_TRUE(vault_->putSecret("secret", "app/o2", {{"v", "YmluYXJ5AA=="}}).ok());
+  startProcess("5s", {"--kubeconfig", dir_ + "/kubeconfig", "--no-token-request-fallback"});
+
+  TestPod p = pod("deckhouse-1");
+  p.tokens.clear();
+  const MountResult refused = client_->mount(testing::deckhouseDriverRequest("app-secrets", p));
+  EXPECT_FALSE(refused.status.ok());
+  EXPECT_THAT(refused.status.error_message(),
+              HasSubstr("csi.storage.k8s.io/serviceAccount.tokens"));
+  EXPECT_EQ(kube->requestCount("create", "serviceaccounts/token"), 0u);
+  EXPECT_EQ(vault_->loginSuccessCount("kubernetes"), 0u);
+
+  TestPod with_token = pod("deckhouse-2");
+  const MountResult good =
+      client_->mount(testing::deckhouseDriverRequest("app-secrets", with_token));
+  ASSERT_TRUE(good.status.ok()) << good.status.error_message() << log();
+  EXPECT_EQ(good.file("o1"), "value-1");
+  EXPECT_EQ(kube->requestCount("create", "serviceaccounts/token"), 0u);
+  EXPECT_EQ(process_->stop(SIGTERM), 0);
 }
 
 TEST_F(CsiProviderE2eTest, BadFlagsExitTwo) {

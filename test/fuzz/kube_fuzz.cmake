@@ -7,3 +7,7 @@ secretsync_add_fuzz(watch_decoder_fuzz
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/watch_decoder_fuzz_test.cc
   LIBS kube_watch_decoder_lib
   CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/watch_stream)
+secretsync_add_fuzz(kube_object_fuzz
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/kube_object_fuzz_test.cc
+  LIBS kube_api_lib secret_writer_lib
+  CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/kube_object)

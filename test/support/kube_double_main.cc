@@ -48,7 +48,7 @@ int usage(const std::string& why) {
   return 2;
 }
 
-// Writes through a temporary file and a rename, so a watcher never reads half a file.
+// A non-negative decimal number, nothing else.
 bool parseNumber(const std::string& text, long long* out) {
   char* end = nullptr;
   *out = std::strtoll(text.c_str(), &end, 10);
@@ -131,19 +131,9 @@ int main(int argc, char** argv) {
   for (const auto& [user, token] : tokens) {
     options.tokens[token] = user;
   }
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) {
+  if (!secretsync::test::parseListenAddress(listen, &options.host, &options.port)) {
     return usage("--listen must be HOST:PORT");
   }
-  options.host = listen.substr(0, colon);
-  if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']') {
-    options.host = options.host.substr(1, options.host.size() - 2);
-  }
-  long long port = 0;
-  if (!parseNumber(listen.substr(colon + 1), &port) || port > 65535) {
-    return usage("bad port in --listen");
-  }
-  options.port = static_cast<uint16_t>(port);
   std::string ca_pem;
   if (!tls_cert.empty() || !tls_key.empty()) {
     auto tls = secretsync::test::loadTlsServerConfig(tls_cert, tls_key, tls_client_ca);
@@ -188,9 +178,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kube-double: %s\n", seeded.ToString().c_str());
     return 1;
   }
-  if (!port_file.empty() &&
-      !secretsync::test::writeFileAtomically(port_file, std::to_string((*kube)->port()) + "\n")) {
-    std::fprintf(stderr, "kube-double: cannot write %s\n", port_file.c_str());
+  if (!secretsync::test::writePortFile("kube-double", port_file, (*kube)->port())) {
     return 1;
   }
   if (!kubeconfig_path.empty()) {
@@ -205,11 +193,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::cout << "kube-double listening on " << (*kube)->baseUrl() << std::endl;
-
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  std::fprintf(stderr, "kube-double: %s, stopping\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  secretsync::test::serveUntilStopSignal("kube-double", (*kube)->baseUrl(), stop_signals);
   kube->reset();
   return 0;
 }

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <string>
 
 #include <signal.h>
@@ -34,6 +37,46 @@ inline bool writeFileAtomically(const std::string& path, const std::string& cont
     }
   }
   return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+// Splits --listen's "HOST:PORT" ("[::1]:0" too). @return false for anything else.
+inline bool parseListenAddress(const std::string& listen, std::string* host, uint16_t* port) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return false;
+  }
+  *host = listen.substr(0, colon);
+  if (host->size() > 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  const std::string digits = listen.substr(colon + 1);
+  char* end = nullptr;
+  const long long value = std::strtoll(digits.c_str(), &end, 10);
+  if (digits.empty() || end == nullptr || *end != '\0' || value < 0 || value > 65535) {
+    return false;
+  }
+  *port = static_cast<uint16_t>(value);
+  return true;
+}
+
+// Writes the bound port to --port-file when one was given. @return false (having said why on
+// stderr) when it cannot.
+inline bool writePortFile(const char* program, const std::string& path, uint16_t port) {
+  if (path.empty() || writeFileAtomically(path, std::to_string(port) + "\n")) {
+    return true;
+  }
+  std::fprintf(stderr, "%s: cannot write %s\n", program, path.c_str());
+  return false;
+}
+
+// Announces the address on stdout (tests wait for that line), then waits for SIGTERM or SIGINT
+// and says which one came.
+inline void serveUntilStopSignal(const char* program, const std::string& base_url,
+                                 const sigset_t& stop_signals) {
+  std::cout << program << " listening on " << base_url << std::endl;
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::fprintf(stderr, "%s: %s, stopping\n", program, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
 }  // namespace secretsync::test

@@ -132,20 +132,9 @@ int main(int argc, char** argv) {
   }
 
   VaultDoubleOptions options;
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) {
+  if (!secretsync::test::parseListenAddress(listen, &options.host, &options.port)) {
     return usage("--listen must be HOST:PORT");
   }
-  options.host = listen.substr(0, colon);
-  if (options.host.size() > 2 && options.host.front() == '[' && options.host.back() == ']') {
-    options.host = options.host.substr(1, options.host.size() - 2);
-  }
-  char* end = nullptr;
-  long port = std::strtol(listen.c_str() + colon + 1, &end, 10);
-  if (end == nullptr || *end != '\0' || port < 0 || port > 65535) {
-    return usage("bad port in --listen");
-  }
-  options.port = static_cast<uint16_t>(port);
   options.root_token = root_token;
   options.mount_default_secret = default_mount;
   if (!tls_cert.empty() || !tls_key.empty()) {
@@ -171,16 +160,10 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  if (!port_file.empty() &&
-      !secretsync::test::writeFileAtomically(port_file, std::to_string((*vault)->port()) + "\n")) {
-    std::fprintf(stderr, "vault-double: cannot write %s\n", port_file.c_str());
+  if (!secretsync::test::writePortFile("vault-double", port_file, (*vault)->port())) {
     return 1;
   }
-  std::cout << "vault-double listening on " << (*vault)->baseUrl() << std::endl;
-
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  std::fprintf(stderr, "vault-double: %s, stopping\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  secretsync::test::serveUntilStopSignal("vault-double", (*vault)->baseUrl(), stop_signals);
   vault->reset();
   return 0;
 }

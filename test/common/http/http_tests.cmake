@@ -10,3 +10,8 @@ if(TARGET test_http_server_lib)
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/curl_streaming_test.cc
     LIBS http_lib test_http_server_lib)
 endif()
+if(TARGET test_http_server_lib)
+  secretsync_add_test(http_client_pool_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/http_client_pool_test.cc
+    LIBS http_client_pool_lib test_http_server_lib)
+endif()
