@@ -70,13 +70,12 @@ class ControllerTest : public ::testing::Test {
   void startController(std::string controller_class = "") {
     ControllerOptions options;
     options.concurrent = 4;
-    options.controller_class = std::move(controller_class);
+    options.context.controller_class = std::move(controller_class);
     options.resolver.own_service_account_token_file = "/nonexistent";
     options.resolver.transport.max_retries = 0;
-    options.metrics = &metrics_;
-    options.external_secrets.record_event = [this](const Json& object, std::string_view type,
-                                                   std::string_view reason,
-                                                   std::string_view message) {
+    options.context.metrics = &metrics_;
+    options.context.record_event = [this](const Json& object, std::string_view type,
+                                          std::string_view reason, std::string_view message) {
       std::lock_guard<std::mutex> lock(mu_);
       events_.push_back({object["metadata"].value("name", ""), std::string(type),
                          std::string(reason), std::string(message)});
