@@ -12,6 +12,7 @@ namespace secretsync::api {
 namespace {
 
 using internal::indexPath;
+using internal::isDnsSubdomain;
 using internal::keyPath;
 using internal::ObjectReader;
 using nlohmann::json;
@@ -83,29 +84,6 @@ bool isValidSecretKey(std::string_view key) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '-' || c == '_' || c == '.';
     if (!ok) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// A Secret name (validation.IsDNS1123Subdomain).
-bool isDnsSubdomain(std::string_view name) {
-  if (name.empty() || name.size() > 253) {
-    return false;
-  }
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!alnum(name.front()) || !alnum(name.back())) {
-    return false;
-  }
-  for (size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    if (c == '.') {
-      // Each dot-separated label starts and ends with an alphanumeric character.
-      if (!alnum(name[i - 1]) || !alnum(name[i + 1])) {
-        return false;
-      }
-    } else if (!alnum(c) && c != '-') {
       return false;
     }
   }

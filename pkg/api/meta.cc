@@ -1,6 +1,9 @@
 #include "pkg/api/meta.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "pkg/api/json_reader.h"
 #include "pkg/common/absl_view.h"
 
@@ -54,6 +57,36 @@ bool setCondition(std::vector<Condition>& conditions, Condition c, std::string_v
 
 namespace internal {
 
+namespace {
+
+// One RFC 1123 label of any length: lower-case alphanumerics and '-', alphanumeric at both ends.
+bool isLabelShaped(std::string_view label) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (label.empty() || !alnum(label.front()) || !alnum(label.back())) {
+    return false;
+  }
+  return std::all_of(label.begin(), label.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
+
+}  // namespace
+
+// validation.IsDNS1123Subdomain: Secret names, and the names of ESO's objects. Its labels have no
+// length limit of their own.
+bool isDnsSubdomain(std::string_view name) {
+  if (name.empty() || name.size() > 253) {
+    return false;
+  }
+  for (absl::string_view label : absl::StrSplit(av(name), '.')) {
+    if (!isLabelShaped(std::string_view(label.data(), label.size()))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// validation.IsDNS1123Label: namespace names.
+bool isDnsLabel(std::string_view name) { return name.size() <= 63 && isLabelShaped(name); }
+
 absl::StatusOr<ApiVersion> checkTypeMeta(const json& object,
                                          std::initializer_list<std::string_view> kinds,
                                          std::string* kind_out) {
@@ -97,13 +130,23 @@ ObjectMeta parseObjectMeta(const json* metadata, bool namespaced, Diagnostics& d
   ObjectMeta meta;
   ObjectReader r(metadata, "metadata", diag);
   meta.name = r.string("name").value_or("");
+  // The API server refuses other names; a manifest read from a file is checked here, since both
+  // name directories of `sync --output-dir` (a "../" must not lead out of it).
   if (meta.name.empty()) {
     diag.required("metadata.name");
+  } else if (!isDnsSubdomain(meta.name)) {
+    diag.invalid("metadata.name", meta.name,
+                 "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+                 "characters, '-' or '.', and must start and end with an alphanumeric character");
   }
   meta.namespace_name = r.string("namespace").value_or("");
   if (!namespaced && !meta.namespace_name.empty()) {
     // The API server drops it for cluster-scoped kinds; a manifest may carry it by mistake.
     meta.namespace_name.clear();
+  } else if (!meta.namespace_name.empty() && !isDnsLabel(meta.namespace_name)) {
+    diag.invalid("metadata.namespace", meta.namespace_name,
+                 "a lowercase RFC 1123 label must consist of lower case alphanumeric characters "
+                 "or '-', and must start and end with an alphanumeric character");
   }
   meta.uid = r.string("uid").value_or("");
   meta.generation = r.integer("generation").value_or(0);

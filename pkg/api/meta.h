@@ -62,7 +62,12 @@ namespace internal {
 absl::StatusOr<ApiVersion> checkTypeMeta(const nlohmann::json& object,
                                          std::initializer_list<std::string_view> kinds,
                                          std::string* kind_out);
+// Checks name (a DNS-1123 subdomain) and, for namespaced kinds, namespace (a DNS-1123 label), as
+// the API server does.
 ObjectMeta parseObjectMeta(const nlohmann::json* metadata, bool namespaced, Diagnostics& diag);
+// validation.IsDNS1123Subdomain (at most 253 characters) and IsDNS1123Label (at most 63).
+bool isDnsSubdomain(std::string_view name);
+bool isDnsLabel(std::string_view name);
 std::vector<Condition> parseConditions(const nlohmann::json* list);
 
 }  // namespace internal

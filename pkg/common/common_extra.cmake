@@ -13,3 +13,7 @@ target_link_libraries(duration_lib PUBLIC absl::status absl::statusor absl::stri
 
 # token_bucket_lib: golang.org/x/time/rate's token bucket (work queue limit, event spam filter).
 add_library(token_bucket_lib token_bucket.cc)
+
+# json_wipe_lib: zeroes the string values of a parsed reply that carried secrets.
+add_library(json_wipe_lib json_wipe.cc)
+target_link_libraries(json_wipe_lib PUBLIC nlohmann_json::nlohmann_json)

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace secretsync::common {
@@ -41,6 +42,34 @@ inline size_t validUtf8Length(std::string_view s, size_t i) {
     return 0;
   }
   return len;
+}
+
+// Cuts `text` to at most `limit` bytes (plus the "..." that marks the cut) without splitting a
+// UTF-8 sequence, for quoting outside text (a server's error message) in ours.
+inline std::string shortenUtf8(std::string text, size_t limit) {
+  if (text.size() <= limit) {
+    return text;
+  }
+  size_t cut = limit;
+  // Step back over continuation bytes (10xxxxxx) so the result stays valid UTF-8.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+    --cut;
+  }
+  text.resize(cut);
+  text.append("...");
+  return text;
+}
+
+// Replaces control characters (newlines, tabs, escape sequences, DEL) with spaces, so quoted
+// outside text stays on one log line and cannot forge another.
+inline std::string flattenControls(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    out.push_back(u < 0x20 || u == 0x7F ? ' ' : c);
+  }
+  return out;
 }
 
 }  // namespace secretsync::common

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/utf8.h"
 #include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/parser.h"
 #include "yaml-cpp/yaml.h"
@@ -426,12 +427,44 @@ class JsonBuilder final : public YAML::EventHandler {
 // Most documents one stream may hold; also stops a parser that keeps returning empty ones.
 constexpr size_t kMaxDocuments = 10'000;
 
+// A UTF-8 stream must be valid UTF-8 (go-yaml, and so kubectl, refuse it otherwise): a string that
+// is not would reach nlohmann::json, whose dump() throws on it wherever the value goes next.
+// UTF-16 and UTF-32 streams (a BOM, or NUL bytes up front) are left to yaml-cpp, which converts.
+// @return the 1-based line of the first byte that is not valid UTF-8, or 0 when there is none.
+int firstInvalidUtf8Line(std::string_view text) {
+  if (text.size() >= 2) {
+    const auto b0 = static_cast<unsigned char>(text[0]);
+    const auto b1 = static_cast<unsigned char>(text[1]);
+    if (b0 == 0 || b1 == 0 || (b0 == 0xFE && b1 == 0xFF) || (b0 == 0xFF && b1 == 0xFE)) {
+      return 0;
+    }
+  }
+  int line = 1;
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      line += c == '\n' ? 1 : 0;
+      ++i;
+      continue;
+    }
+    const size_t length = validUtf8Length(text, i);
+    if (length == 0) {
+      return line;
+    }
+    i += length;
+  }
+  return 0;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<json>> yamlToJson(std::string_view yaml, const YamlLimits& limits) {
   if (yaml.size() > limits.max_input_bytes) {
     return absl::ResourceExhaustedError(
         absl::StrCat("YAML input of ", yaml.size(), " bytes exceeds ", limits.max_input_bytes));
+  }
+  if (const int line = firstInvalidUtf8Line(yaml); line > 0) {
+    return absl::InvalidArgumentError(absl::StrCat("line ", line, ": invalid YAML: not UTF-8"));
   }
   const std::string text(yaml);
   std::istringstream stream(text);

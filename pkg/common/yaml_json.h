@@ -34,8 +34,9 @@ struct YamlLimits {
 //     and a duplicate key are errors;
 //   - empty documents (a leading `---`, a comments-only document) are skipped.
 // Never throws. @return kInvalidArgument naming the line ("line 3: ...") for a syntax error, a
-// duplicate or complex key, or a nesting deeper than the limit; kResourceExhausted when the
-// input or its expansion exceeds `limits`. Messages never quote a scalar value.
+// duplicate or complex key, bytes that are not UTF-8, or a nesting deeper than the limit;
+// kResourceExhausted when the input or its expansion exceeds `limits`. Messages never quote a
+// scalar value.
 absl::StatusOr<std::vector<nlohmann::json>> yamlToJson(std::string_view yaml,
                                                        const YamlLimits& limits = {});
 

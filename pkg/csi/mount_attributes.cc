@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -13,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/json_wipe.h"
 #include "pkg/common/status_macros.h"
 #include "yaml-cpp/yaml.h"
 
@@ -370,7 +372,9 @@ absl::StatusOr<std::vector<MountObject>> parseObjects(const std::string& text,
 
 absl::Status parseTokens(const std::string& text, std::string_view where,
                          std::map<std::string, ServiceAccountToken>* out) {
-  const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  // The parsed copy holds every token the kubelet sent: zeroed once each is in a SecretString.
+  absl::Cleanup wipe_parsed = [&parsed] { common::wipeJsonStrings(parsed); };
   const std::string name = absl::StrCat(av(where), " ", av(kServiceAccountTokensAttribute));
   if (parsed.is_discarded() || !parsed.is_object()) {
     return absl::InvalidArgumentError(

@@ -7,13 +7,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 #include "pkg/common/absl_view.h"
-#include "pkg/common/http/curl_http_client.h"
+#include "pkg/common/json_wipe.h"
 #include "pkg/common/log.h"
+#include "pkg/common/secure_wipe.h"
 #include "pkg/common/status_macros.h"
 #include "pkg/store/vault/jwt_source.h"
 
@@ -56,6 +58,8 @@ absl::StatusOr<std::string> selectValue(const store::Secret& secret, const Mount
 }
 
 absl::StatusOr<std::string> decode(std::string value, const MountObject& object) {
+  // The encoded form is as secret as the decoded one; a utf-8 value is moved out before this runs.
+  absl::Cleanup wipe_value = [&value] { common::wipeString(value); };
   switch (object.encoding) {
     case Encoding::kUtf8:
       return value;
@@ -165,7 +169,10 @@ struct Provider::Identity {
 };
 
 Provider::Provider(common::Clock& clock, ProviderOptions options)
-    : clock_(clock), options_(std::move(options)), fetcher_(clock, options_.fetcher) {}
+    : clock_(clock),
+      options_(std::move(options)),
+      fetcher_(clock, options_.fetcher),
+      http_clients_({.request_timeout = options_.vault_request_timeout}) {}
 
 Provider::~Provider() = default;
 
@@ -248,6 +255,10 @@ absl::Status Provider::mount(const v1alpha1::MountRequest& request,
                             {"objects", response->files_size()},
                             {"duration_ms", latency_ms}});
   } else {
+    // Files of the objects read before the failure are not sent: zero them before they are freed.
+    for (v1alpha1::File& file : *response->mutable_files()) {
+      common::wipeString(*file.mutable_contents());
+    }
     response->Clear();
     response->mutable_error()->set_code(errorCodeName(status.code()));
     log::warn("csi mount failed", {{"namespace", order.pod.namespace_name},
@@ -273,31 +284,10 @@ absl::StatusOr<const common::SecretString*> Provider::podToken(const MountOrder&
   return absl::FailedPreconditionError(absl::StrCat(
       "attribute \"", av(kServiceAccountTokensAttribute), "\" has no token for audience \"",
       audience,
-      "\", and the TokenRequest fallback is off (the provider has no Kubernetes configuration: "
-      "run it in a cluster or pass --kubeconfig); or configure the CSIDriver's tokenRequests "
+      "\", and the TokenRequest fallback is off (--no-token-request-fallback, or no Kubernetes "
+      "configuration: run the provider in a cluster or pass --kubeconfig); or configure the "
+      "CSIDriver's tokenRequests "
       "with this audience (Helm tokenRequests[].audience), or set `audience` to one it has"));
-}
-
-absl::StatusOr<std::shared_ptr<common::http::HttpClient>> Provider::httpClientFor(
-    const common::http::TlsOptions& tls) {
-  const std::string key = tlsKey(tls);
-  if (auto it = http_clients_.find(key); it != http_clients_.end()) {
-    return it->second;
-  }
-  common::http::CurlHttpClientOptions http_options;
-  http_options.tls = tls;
-  http_options.request_timeout = options_.vault_request_timeout;
-  ASSIGN_OR_RETURN(common::http::HttpClientPtr client,
-                   common::http::newCurlHttpClient(http_options));
-  std::shared_ptr<common::http::HttpClient> shared(std::move(client));
-  // TLS settings come from a small set of SecretProviderClasses; a bound still keeps a stream of
-  // distinct ones from growing the map without limit. Identities holding a dropped client keep
-  // it alive through their shared_ptr.
-  if (http_clients_.size() >= 64) {
-    http_clients_.erase(http_clients_.begin());
-  }
-  http_clients_.emplace(key, shared);
-  return shared;
 }
 
 absl::StatusOr<Provider::IdentityPtr> Provider::identityFor(const MountOrder& order,
@@ -334,7 +324,7 @@ absl::StatusOr<Provider::IdentityPtr> Provider::identityFor(const MountOrder& or
   identity->audience = audience;
   identity->token_request = &options_.token_request;
   identity->update(jwt, order.pod);
-  ASSIGN_OR_RETURN(identity->http, httpClientFor(tls));
+  ASSIGN_OR_RETURN(identity->http, http_clients_.clientFor(tls));
   store::vault::VaultStoreConfig config;
   config.address = address;
   config.vault_namespace = vault_namespace;
@@ -377,8 +367,17 @@ absl::Status Provider::mountOrder(const MountOrder& order, v1alpha1::MountRespon
     if (!secret.ok()) {
       return objectFailure(secret.status(), object);
     }
-    ASSIGN_OR_RETURN(std::string value, selectValue(*secret, object));
-    ASSIGN_OR_RETURN(std::string contents, decode(std::move(value), object));
+    // Our copies of the values are zeroed when this object is done (or has failed); the response
+    // keeps the file's bytes until gRPC has sent and freed it, which is out of our hands.
+    std::string value;
+    std::string contents;
+    absl::Cleanup wipe_copies = [&] {
+      common::wipeJsonStrings(secret->data);
+      common::wipeString(value);
+      common::wipeString(contents);
+    };
+    ASSIGN_OR_RETURN(value, selectValue(*secret, object));
+    ASSIGN_OR_RETURN(contents, decode(std::move(value), object));
     total += contents.size();
     if (total > options_.max_response_bytes) {
       return absl::ResourceExhaustedError(

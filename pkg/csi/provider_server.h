@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "pkg/common/clock.h"
 #include "pkg/common/http/http_client.h"
+#include "pkg/common/http/http_client_pool.h"
 #include "pkg/common/secret_string.h"
 #include "pkg/csi/mount_attributes.h"
 #include "pkg/csi/v1alpha1/service.grpc.pb.h"
@@ -143,8 +144,6 @@ class Provider {
                                                        const std::string& audience) const;
   absl::StatusOr<IdentityPtr> identityFor(const MountOrder& order, const std::string& audience,
                                           const common::SecretString* jwt);
-  absl::StatusOr<std::shared_ptr<common::http::HttpClient>> httpClientFor(
-      const common::http::TlsOptions& tls) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void record(const absl::Status& status, std::chrono::nanoseconds latency);
 
   common::Clock& clock_;
@@ -157,8 +156,7 @@ class Provider {
   std::map<std::string, std::list<std::pair<std::string, IdentityPtr>>::iterator> identities_
       ABSL_GUARDED_BY(mu_);
   // One libcurl client per TLS configuration, so identities of one server reuse connections.
-  std::map<std::string, std::shared_ptr<common::http::HttpClient>> http_clients_
-      ABSL_GUARDED_BY(mu_);
+  common::http::HttpClientPool http_clients_;
   ProviderStats stats_ ABSL_GUARDED_BY(mu_);
 };
 

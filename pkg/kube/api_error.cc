@@ -7,11 +7,14 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/utf8.h"
 
 namespace secretsync::kube {
 namespace {
 
 constexpr std::string_view kPayloadUrl = "type.secretsync.dev/kube.ApiError";
+// Longest server message quoted: real Status messages are a line or a few causes.
+constexpr size_t kMaxServerMessage = 1024;
 
 absl::StatusCode codeFor(int http_status, std::string_view reason) {
   switch (http_status) {
@@ -107,7 +110,10 @@ absl::Status apiErrorFromReply(int http_status, std::string_view body,
       info.reason = it->get<std::string>();
     }
     if (const auto it = parsed.find("message"); it != parsed.end() && it->is_string()) {
-      message = it->get<std::string>();
+      // Quoted on one line and bounded: it goes into logs, conditions and events, and a server
+      // (or a webhook behind it) may send a megabyte or forge log lines.
+      message = common::shortenUtf8(common::flattenControls(it->get_ref<const std::string&>()),
+                                    kMaxServerMessage);
     }
     const auto details = parsed.find("details");
     if (!info.retry_after && details != parsed.end() && details->is_object()) {

@@ -12,7 +12,9 @@
 #include "absl/time/time.h"
 #include "pkg/common/absl_view.h"
 #include "pkg/common/http/curl_http_client.h"
+#include "pkg/common/json_depth.h"
 #include "pkg/common/status_macros.h"
+#include "pkg/common/utf8.h"
 #include "pkg/kube/api_error.h"
 #include "pkg/kube/watch_decoder.h"
 #include "pkg/store/vault/http_vault_transport.h"
@@ -106,11 +108,14 @@ std::string describe(std::string_view verb, const Resource& resource, std::strin
   std::string out = absl::StrCat(av(verb), " ", resource.plural);
   if (!resource.group.empty()) absl::StrAppend(&out, ".", resource.group);
   if (!subresource.empty()) absl::StrAppend(&out, "/", av(subresource));
+  // Names are checked after this is built (checkSegment): one with a NUL or a newline must not
+  // carry it into the message.
   if (!resource.namespaced || ns.empty()) {
-    if (!name.empty()) absl::StrAppend(&out, " ", av(name));
+    if (!name.empty()) absl::StrAppend(&out, " ", common::flattenControls(name));
     if (resource.namespaced && name.empty()) absl::StrAppend(&out, " in all namespaces");
   } else {
-    absl::StrAppend(&out, " ", av(ns), name.empty() ? "" : "/", av(name));
+    absl::StrAppend(&out, " ", common::flattenControls(ns), name.empty() ? "" : "/",
+                    common::flattenControls(name));
   }
   return out;
 }
@@ -183,16 +188,20 @@ std::vector<std::string> secretValues(const Resource& resource, const json& body
   return out;
 }
 
-absl::Status redacted(const absl::Status& status, const std::vector<std::string>& values) {
-  if (status.ok() || values.empty()) return status;
+// Cuts `values` and the bearer `token` out of an error message a server sent back.
+absl::Status redacted(const absl::Status& status, const std::vector<std::string>& values,
+                      const common::SecretString& token) {
+  if (status.ok()) return status;
   std::string message(status.message());
   bool changed = false;
-  for (const std::string& value : values) {
+  const auto cut = [&](std::string_view value) {
     for (size_t pos; (pos = message.find(value)) != std::string::npos;) {
       message.replace(pos, value.size(), "[redacted]");
       changed = true;
     }
-  }
+  };
+  for (const std::string& value : values) cut(value);
+  if (token.reveal().size() >= kMinRedactedValue) cut(token.reveal());
   if (!changed) return status;
   if (const std::optional<ApiErrorInfo> info = apiErrorInfo(status)) {
     return apiError(*info, message);
@@ -381,7 +390,7 @@ absl::StatusOr<HttpResponse> RestKubeClient::execute(const Call& call) {
     report(call, response.ok() ? response->status : 0,
            response.ok() ? absl::StatusCode::kOk : response.status().code(), duration, attempt,
            will_retry);
-    if (!will_retry) return redacted(error, call.redact);
+    if (!will_retry) return redacted(error, call.redact, token);
 
     std::chrono::milliseconds wait = backoff.next();
     if (retry_after.has_value()) {
@@ -396,6 +405,10 @@ absl::StatusOr<HttpResponse> RestKubeClient::execute(const Call& call) {
 
 absl::StatusOr<json> RestKubeClient::executeJson(const Call& call) {
   ASSIGN_OR_RETURN(const HttpResponse response, execute(call));
+  if (common::jsonNestingDepth(response.body, kMaxObjectNesting) > kMaxObjectNesting) {
+    return absl::DataLossError(absl::StrCat(call.what, ": the reply (HTTP ", response.status,
+                                            ") nests deeper than ", kMaxObjectNesting, " levels"));
+  }
   json parsed = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_object()) {
     // Never quote the body: it may be a Secret.
@@ -629,12 +642,15 @@ absl::Status RestKubeClient::watch(const Resource& resource, std::string_view na
       return prefixed(response.status(), call.what);
     }
     if (response->status < 200 || response->status > 299) {
-      return apiErrorFromReply(response->status, response->body,
-                               response->header("retry-after").value_or(""), call.what);
+      return redacted(apiErrorFromReply(response->status, response->body,
+                                        response->header("retry-after").value_or(""), call.what),
+                      {}, token);
     }
     if (!stream_error.ok()) return prefixed(stream_error, call.what);
     if (error_status.has_value()) {
-      return apiErrorFromReply(statusCode(*error_status), dump(*error_status), "", call.what);
+      return redacted(
+          apiErrorFromReply(statusCode(*error_status), dump(*error_status), "", call.what), {},
+          token);
     }
     if (handler_stopped || stopped()) return absl::OkStatus();
     if (absl::Status end = decoder.finish(); !end.ok()) {

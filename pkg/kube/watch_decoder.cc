@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/json_depth.h"
 
 namespace secretsync::kube {
 namespace {
@@ -26,6 +27,9 @@ const std::string* metadataString(const nlohmann::json& object, const char* fiel
 }  // namespace
 
 absl::StatusOr<WatchEvent> parseWatchEvent(std::string_view frame) {
+  if (common::jsonNestingDepth(frame, kMaxObjectNesting) > kMaxObjectNesting) {
+    return frameError("a frame nests too deeply");
+  }
   nlohmann::json parsed = nlohmann::json::parse(frame, nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_object()) {
     return frameError("a frame is not a JSON object");

@@ -14,9 +14,15 @@ namespace secretsync::kube {
 // a line far beyond that is a broken or hostile stream, not an event.
 inline constexpr size_t kMaxWatchFrameBytes = 16u << 20;
 
+// The deepest nesting of arrays and objects accepted in an object from the API server (a watch
+// frame or a reply): real objects nest a few dozen levels; copying or printing one nested 100k
+// deep would overflow the stack.
+inline constexpr int kMaxObjectNesting = 512;
+
 // Parses one watch frame: {"type": T, "object": {...}} with T one of ADDED, MODIFIED, DELETED,
 // BOOKMARK, ERROR (kubernetes-api.md §2.3). Objects of ADDED/MODIFIED/DELETED need
-// metadata.name; a BOOKMARK needs metadata.resourceVersion; an ERROR's object is a Status.
+// metadata.name; a BOOKMARK needs metadata.resourceVersion; an ERROR's object is a Status. A frame
+// nested deeper than kMaxObjectNesting is refused.
 // Errors are kDataLoss and never quote the frame (it may hold a Secret).
 absl::StatusOr<WatchEvent> parseWatchEvent(std::string_view frame);
 

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "pkg/common/absl_view.h"
 #include "pkg/common/log.h"
+#include "pkg/common/secure_wipe.h"
 #include "pkg/common/status_macros.h"
 
 namespace secretsync::sync {
@@ -260,6 +261,8 @@ bool readWhole(const std::string& path, size_t expected_size, std::string* out) 
   if (!fd.valid()) {
     return false;
   }
+  // `out` may hold the previous file's bytes; growing it could free them as they are.
+  common::wipeString(*out);
   out->assign(expected_size, '\0');
   size_t done = 0;
   while (done < expected_size) {
@@ -297,7 +300,9 @@ bool payloadEquals(const std::string& version_path, const FileMap& files, mode_t
     return false;
   }
   size_t regular_files = 0;
+  // Holds each current file's bytes in turn (secrets): zeroed before it is freed.
   std::string content;
+  absl::Cleanup wipe_content = [&content] { common::wipeString(content); };
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) {
       return false;

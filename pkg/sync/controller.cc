@@ -110,7 +110,11 @@ Controller::Controller(kube::KubeClient& client, common::Clock& clock, Controlle
   }
   fetcher_ = std::make_unique<store::Fetcher>(clock_, options_.fetcher);
   credentials_ = std::make_unique<KubeCredentialSource>(client_, clock_, options_.credentials);
-  resolver_ = std::make_unique<StoreResolver>(*credentials_, clock_, options_.resolver);
+  // Vault calls in flight when stop() begins are aborted, and their retries dropped, so that a
+  // replica leaves within the kubelet's grace period even while Vault is slow or failing.
+  StoreResolverOptions resolver_options = options_.resolver;
+  resolver_options.transport.cancel = &stopped_;
+  resolver_ = std::make_unique<StoreResolver>(*credentials_, clock_, std::move(resolver_options));
 
   auto informer = [&](kube::Resource resource, std::string ns, std::string label_selector,
                       kube::InformerHandlers handlers) {

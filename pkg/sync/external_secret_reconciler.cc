@@ -107,6 +107,11 @@ absl::Status ExternalSecretReconciler::writeStatus(const Json& object,
 ReconcileResult ExternalSecretReconciler::fail(const Json& object, const api::ExternalSecret& es,
                                                const absl::Status& status, bool retry,
                                                const std::string& store) {
+  if (status.code() == absl::StatusCode::kCancelled) {
+    // The controller is stopping (its Vault calls were cut short): not the object's fault, so
+    // nothing is recorded; whoever leads next reconciles it again.
+    return ReconcileResult{.next = ReconcileResult::Next::kRetry};
+  }
   const std::string& ns = es.metadata.namespace_name;
   const std::string& name = es.metadata.name;
   const std::string message(status.message());

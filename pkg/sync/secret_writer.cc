@@ -106,6 +106,12 @@ absl::StatusOr<std::optional<Json>> planSecretWrite(const DesiredSecret& desired
         shownSecret(target), " does not exist; creationPolicy Merge only adds to an existing one"));
   }
 
+  if (existing != nullptr &&
+      !(existing->is_object() && member(*existing, "metadata").is_object())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(shownSecret(target), ": the API server's copy has no metadata object"));
+  }
+
   Json secret =
       existing != nullptr
           ? *existing
@@ -114,6 +120,14 @@ absl::StatusOr<std::optional<Json>> planSecretWrite(const DesiredSecret& desired
                  {"metadata", {{"name", target.name}, {"namespace", target.namespace_name}}}};
   Json& meta = secret["metadata"];
   bool changed = existing == nullptr;
+  // The write goes to the target's path: a body naming another object would be refused.
+  for (const auto& [field, value] :
+       {std::pair{"name", &target.name}, std::pair{"namespace", &target.namespace_name}}) {
+    if (stringMember(meta, field) != *value) {
+      meta[field] = *value;
+      changed = true;
+    }
+  }
 
   // Ownership.
   if (owner) {

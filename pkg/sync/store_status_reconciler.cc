@@ -86,6 +86,10 @@ ReconcileResult StoreStatusReconciler::reconcile(const std::string& key) {
     } else {
       absl::StatusOr<ResolvedStore> resolved = deps_.resolver->resolve(store, ns);
       absl::Status valid = resolved.ok() ? resolved->client->validate() : resolved.status();
+      if (valid.code() == absl::StatusCode::kCancelled) {
+        // The controller is stopping: no verdict about the store.
+        return ReconcileResult{.next = ReconcileResult::Next::kRetry};
+      }
       if (valid.ok() && context_.metrics != nullptr) {
         // Refreshed at each validation; renewals in between make the real TTL longer, never
         // shorter, so an alert on it errs on the early side.

@@ -6,3 +6,13 @@ secretsync_add_test(backoff_test
 secretsync_add_test(log_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/log_test.cc
   LIBS common_lib nlohmann_json::nlohmann_json)
+
+# SecretString and the wipe helpers: bytes zero when released (checked at free time by a
+# replaced operator delete in secret_string_test.cc).
+secretsync_add_test(secret_string_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/secret_string_test.cc
+  LIBS absl::strings)
+
+secretsync_add_test(json_wipe_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/json_wipe_test.cc
+  LIBS json_wipe_lib)

@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "test/csi/csi_test_util.h"
+#include "test/csi/csi_vault_setup.h"
 #include "test/support/curl_test_client.h"
 #include "test/support/kube_double/kube_double.h"
 #include "test/support/kube_double/kubeconfig.h"
@@ -30,7 +31,6 @@ namespace secretsync::csi {
 namespace {
 
 using std::chrono::seconds;
-using test::vault::Capability;
 using ::testing::HasSubstr;
 using testing::MountResult;
 using ::testing::Not;
@@ -95,16 +95,7 @@ class CsiProviderE2eTest : public ::testing::Test {
     auto vault = test::VaultDouble::start();
     ASSERT_TRUE(vault.ok()) << vault.status();
     vault_ = *std::move(vault);
-    vault_->putPolicy("app-reader", {{"secret/data/app/*", {Capability::kRead}}});
-    vault_->enableKubernetesAuth("kubernetes", {.jwt_hs256_key = kJwtKey});
-    ASSERT_TRUE(vault_
-                    ->addKubernetesRole("kubernetes", {.name = "app",
-                                                       .bound_service_account_names = {"app"},
-                                                       .bound_service_account_namespaces = {"prod"},
-                                                       .audience = "vault",
-                                                       .policies = {"app-reader"},
-                                                       .token_ttl = seconds(3600)})
-                    .ok());
+    ASSERT_TRUE(testing::addAppReaderRole(*vault_, {.jwt_hs256_key = kJwtKey}).ok());
     for (int i = 0; i < 5; ++i) {
       ASSERT_TRUE(vault_
                       ->putSecret("secret", "app/o" + std::to_string(i),

@@ -18,6 +18,7 @@
 #include "pkg/csi/provider_server.h"
 #include "pkg/kube/rest_kube_client.h"
 #include "test/csi/csi_test_util.h"
+#include "test/csi/csi_vault_setup.h"
 #include "test/support/kube_double/kube_double.h"
 #include "test/support/manual_clock.h"
 #include "test/support/vault_double/vault_double.h"
@@ -27,7 +28,6 @@ namespace {
 
 using Json = nlohmann::json;
 using std::chrono::seconds;
-using test::vault::Capability;
 using ::testing::HasSubstr;
 using testing::MountResult;
 using ::testing::Not;
@@ -76,17 +76,8 @@ class CsiProviderKubeTest : public ::testing::Test {
     auto vault = test::VaultDouble::start(vault_options);
     ASSERT_TRUE(vault.ok()) << vault.status();
     vault_ = *std::move(vault);
-    vault_->putPolicy("app-reader", {{"secret/data/app/*", {Capability::kRead}}});
-    vault_->enableKubernetesAuth("kubernetes", {.token_reviewer = kube_->tokenReviewer()});
-    ASSERT_TRUE(vault_
-                    ->addKubernetesRole("kubernetes", {.name = "app",
-                                                       .bound_service_account_names = {"app"},
-                                                       .bound_service_account_namespaces = {"prod"},
-                                                       .audience = "vault",
-                                                       .policies = {"app-reader"},
-                                                       .token_ttl = seconds(3600),
-                                                       .token_max_ttl = seconds(7200)})
-                    .ok());
+    ASSERT_TRUE(
+        testing::addAppReaderRole(*vault_, {.token_reviewer = kube_->tokenReviewer()}).ok());
     ASSERT_TRUE(
         vault_->putSecret("secret", "app/db", {{"user", "admin"}, {"password", kPassword}}).ok());
     ASSERT_TRUE(

@@ -21,6 +21,7 @@
 #include "pkg/common/log.h"
 #include "pkg/csi/provider_server.h"
 #include "test/csi/csi_test_util.h"
+#include "test/csi/csi_vault_setup.h"
 #include "test/support/manual_clock.h"
 #include "test/support/vault_double/auth_kubernetes.h"
 #include "test/support/vault_double/vault_double.h"
@@ -48,18 +49,8 @@ class CsiProviderTest : public ::testing::Test {
     auto vault = test::VaultDouble::start(options);
     ASSERT_TRUE(vault.ok()) << vault.status();
     vault_ = *std::move(vault);
-    vault_->putPolicy("app-reader", {{"secret/data/app/*", {Capability::kRead}}});
     vault_->putPolicy("public-reader", {{"secret/data/app/public", {Capability::kRead}}});
-    vault_->enableKubernetesAuth("kubernetes", {.jwt_hs256_key = kJwtKey});
-    ASSERT_TRUE(vault_
-                    ->addKubernetesRole("kubernetes", {.name = "app",
-                                                       .bound_service_account_names = {"app"},
-                                                       .bound_service_account_namespaces = {"prod"},
-                                                       .audience = "vault",
-                                                       .policies = {"app-reader"},
-                                                       .token_ttl = seconds(3600),
-                                                       .token_max_ttl = seconds(7200)})
-                    .ok());
+    ASSERT_TRUE(testing::addAppReaderRole(*vault_, {.jwt_hs256_key = kJwtKey}).ok());
     ASSERT_TRUE(vault_
                     ->addKubernetesRole("kubernetes", {.name = "public",
                                                        .bound_service_account_names = {"other"},

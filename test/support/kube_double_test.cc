@@ -686,6 +686,49 @@ TEST_F(KubeDoubleTest, DestructorEndsOpenWatches) {
   EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(5));
 }
 
+// An API-server restart keeps the storage: the watch is cut, the port refuses connections while
+// down, and afterwards the same objects and resourceVersions are served on the same port, and a
+// watch resumes from the old resourceVersion without a 410.
+TEST_F(KubeDoubleTest, RestartServerKeepsStateAndPort) {
+  ASSERT_EQ(call("POST", kSecrets, secret("kept")).status, 201);
+  const std::string rv = parse(call("GET", kSecrets))["metadata"]["resourceVersion"];
+  const std::string url = kube_->baseUrl();
+  const uint16_t port = kube_->port();
+  WatchReader cut(absl::StrCat(url, kSecrets, "?watch=true&timeoutSeconds=60"));
+  waitForWatches(*kube_, 1);
+
+  std::atomic<int> refused{0};
+  std::thread restart([&] { EXPECT_TRUE(kube_->restartServer(std::chrono::seconds(1)).ok()); });
+  // While it is down a fresh connection fails (status 0) instead of reaching the API.
+  for (int i = 0; i < 100 && refused == 0; ++i) {
+    CurlTestClient probe;
+    if (probe.request("GET", url + "/version").status == 0) ++refused;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const auto begin = std::chrono::steady_clock::now();
+  cut.finish();
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(5));
+  restart.join();
+  EXPECT_GE(refused.load(), 1);
+  EXPECT_EQ(kube_->restarts(), 1u);
+  EXPECT_EQ(kube_->port(), port);
+  EXPECT_EQ(kube_->baseUrl(), url);
+
+  // Same storage: the Secret, its resourceVersion, and a watch from before the restart.
+  CurlTestClient fresh;
+  const auto got = fresh.request("GET", absl::StrCat(url, kSecrets, "/kept"),
+                                 {{"Authorization", absl::StrCat("Bearer ", kToken)}});
+  ASSERT_EQ(got.status, 200) << got.body;
+  WatchReader resumed(
+      absl::StrCat(url, kSecrets, "?watch=true&timeoutSeconds=1&resourceVersion=", rv));
+  waitForWatches(*kube_, 1);
+  ASSERT_EQ(call("POST", kSecrets, secret("after")).status, 201);
+  const auto events = resumed.finish();
+  ASSERT_EQ(events.size(), 1u) << resumed.response().body;
+  EXPECT_EQ(events[0]["type"], "ADDED");
+  EXPECT_EQ(events[0]["object"]["metadata"]["name"], "after");
+}
+
 // --- Service accounts, TokenRequest, TokenReview, Vault login ---------------------------------
 
 TEST_F(KubeDoubleTest, TokenRequestTokenReviewAndVaultLogin) {

@@ -176,6 +176,8 @@ absl::Status transportError(CURLcode code, bool response_too_large, std::string_
       return absl::InvalidArgumentError(message);
     case CURLE_OUT_OF_MEMORY:
       return absl::ResourceExhaustedError(message);
+    case CURLE_ABORTED_BY_CALLBACK:
+      return absl::CancelledError(message);
     default:
       return absl::InternalError(message);
   }
@@ -183,6 +185,10 @@ absl::Status transportError(CURLcode code, bool response_too_large, std::string_
 
 // ---------------------------------------------------------------------------------------------
 // Transfer callbacks.
+
+int onProgress(void* cancel, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(cancel)->load() ? 1 : 0;
+}
 
 // What the callbacks of one transfer write into; lives on send()'s stack.
 struct Transfer {
@@ -645,6 +651,13 @@ void CurlHttpClient::configure(OptionSetter& set, const HttpRequest& request,
     set.set(CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
   set.set(CURLOPT_HTTPHEADER, prepared.headers.get());
+  if (request.cancel != nullptr) {
+    // libcurl calls this about once a second even while nothing moves, and far more often while
+    // data flows; a non-zero return aborts the transfer (CURLE_ABORTED_BY_CALLBACK).
+    set.set(CURLOPT_NOPROGRESS, 0L);
+    set.set(CURLOPT_XFERINFOFUNCTION, onProgress);
+    set.set(CURLOPT_XFERINFODATA, request.cancel);
+  }
   if (prepared.connect_to != nullptr) {
     set.set(CURLOPT_CONNECT_TO, prepared.connect_to.get());
   }
@@ -799,9 +812,10 @@ absl::StatusOr<HttpClientPtr> newCurlHttpClient(const CurlHttpClientOptions& opt
   if (options.tls.insecure_skip_verify) {
     // Only an explicit setting gets here (a flag, a kubeconfig's insecure-skip-tls-verify, a
     // SecretProviderClass's skipTLSVerify); it is never silent: every client made so says so.
-    log::warn("TLS certificate verification is OFF for this client: anyone on the path can "
-              "read its tokens and secrets",
-              {{"server_name", options.tls.server_name}});
+    log::warn(
+        "TLS certificate verification is OFF for this client: anyone on the path can "
+        "read its tokens and secrets",
+        {{"server_name", options.tls.server_name}});
   }
   return client;
 }

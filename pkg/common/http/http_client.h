@@ -27,6 +27,9 @@ struct HttpRequest {
   std::string body;
   // Whole-request deadline; zero means the client's default.
   std::chrono::milliseconds timeout{0};
+  // When set and it becomes true, the request ends at once with kCancelled (a process shutting
+  // down must not wait out a slow server). Must outlive the call.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct HttpResponse {

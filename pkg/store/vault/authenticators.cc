@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/json_wipe.h"
 #include "pkg/store/vault/auth_reply.h"
 #include "pkg/store/vault/jwt_source.h"
 #include "pkg/store/vault/vault_errors.h"
@@ -45,7 +46,8 @@ absl::StatusOr<LoginResult> postLogin(VaultTransport& transport, const std::stri
   call.body = std::move(body);
   call.token = nullptr;
   absl::StatusOr<VaultReply> reply = transport.call(call);
-  // Drop our copy of the credential as soon as the request is done.
+  // Drop our copy of the credential as soon as the request is done, zeroed.
+  common::wipeJsonStrings(*call.body);
   call.body.reset();
   if (!reply.ok()) {
     return withContext(reply.status(), context);
@@ -60,6 +62,8 @@ absl::StatusOr<LoginResult> postLogin(VaultTransport& transport, const std::stri
     return withContext(status, context);
   }
   absl::StatusOr<LoginResult> result = parseAuthBlock(reply->body, path);
+  // The reply's client_token now lives in `result` only.
+  common::wipeJsonStrings(reply->body);
   if (!result.ok()) {
     return withContext(result.status(), context);
   }
@@ -91,6 +95,8 @@ class TokenAuthenticator final : public Authenticator {
       return withContext(status, absl::StrCat(av(kContext), " (Vault refused it)"));
     }
     absl::StatusOr<TokenLookup> lookup = parseLookupSelf(reply->body, kLookupSelfPath);
+    // lookup-self echoes the token as `id`.
+    common::wipeJsonStrings(reply->body);
     if (!lookup.ok()) {
       return withContext(lookup.status(), kContext);
     }

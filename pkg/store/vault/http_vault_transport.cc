@@ -4,10 +4,15 @@
 #include <cmath>
 #include <exception>
 #include <utility>
+#include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "pkg/common/absl_view.h"
+#include "pkg/common/json_depth.h"
+#include "pkg/common/secure_wipe.h"
 
 namespace secretsync::store::vault {
 namespace {
@@ -49,36 +54,66 @@ bool isWhitespaceOnly(std::string_view body) {
                      [](char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); });
 }
 
-// @return the deepest nesting of arrays and objects in `body`, counting only brackets outside
-// strings, stopping early once it exceeds `limit`.
-int nestingDepth(std::string_view body, int limit) {
-  int depth = 0;
-  int deepest = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (const char c : body) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
+// @return "scheme://authority" of an absolute URL, lower-cased, or "" when `url` has no scheme.
+// Userinfo stays part of the authority, so "https://vault:8200@evil/" is another origin.
+std::string originOf(std::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) {
+    return "";
+  }
+  const size_t authority_end = url.find_first_of("/?#", scheme_end + 3);
+  return absl::AsciiStrToLower(common::av(url.substr(0, authority_end)));
+}
+
+// The credentials `call` sends: its token, and every string of its body but the role name and
+// role-id, identifiers our own messages name (login bodies also carry the JWT and secret-id). A
+// hostile or careless server may quote them back.
+std::vector<std::string> sentCredentials(const VaultCall& call) {
+  // Shorter strings are not credentials, and cutting them out would garble the message.
+  constexpr size_t kMinCredentialBytes = 4;
+  std::vector<std::string> credentials;
+  if (call.token != nullptr && !call.token->empty()) {
+    credentials.emplace_back(call.token->reveal());
+  }
+  if (call.body.has_value() && call.body->is_object()) {
+    for (const auto& [key, value] : call.body->items()) {
+      if (key != "role" && key != "role_id" && value.is_string() &&
+          value.get_ref<const std::string&>().size() >= kMinCredentialBytes) {
+        credentials.push_back(value.get<std::string>());
       }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-      if (deepest > limit) {
-        return deepest;
-      }
-    } else if (c == ']' || c == '}') {
-      --depth;
     }
   }
-  return deepest;
+  return credentials;
+}
+
+// Cuts the credentials of `call` out of an error reply's `errors` strings, the only part of an
+// error body our messages quote (vault_errors.h), before any of it is shortened or logged.
+void redactQuotedCredentials(const VaultCall& call, nlohmann::json& body) {
+  if (!body.is_object()) {
+    return;
+  }
+  const auto errors = body.find("errors");
+  if (errors == body.end() || !errors->is_array()) {
+    return;
+  }
+  std::vector<std::string> credentials = sentCredentials(call);
+  absl::Cleanup wipe_credentials = [&credentials] {
+    for (std::string& credential : credentials) {
+      common::wipeString(credential);
+    }
+  };
+  for (nlohmann::json& entry : *errors) {
+    if (!entry.is_string()) {
+      continue;
+    }
+    std::string& text = entry.get_ref<std::string&>();
+    for (const std::string& credential : credentials) {
+      for (size_t at = text.find(credential); at != std::string::npos;
+           at = text.find(credential, at + kRedactedCredential.size())) {
+        text.replace(at, credential.size(), kRedactedCredential);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -87,7 +122,7 @@ absl::StatusOr<nlohmann::json> parseReplyBody(std::string_view body) {
   if (isWhitespaceOnly(body)) {
     return nlohmann::json(nullptr);
   }
-  if (nestingDepth(body, kMaxReplyNesting) > kMaxReplyNesting) {
+  if (common::jsonNestingDepth(body, kMaxReplyNesting) > kMaxReplyNesting) {
     return absl::DataLossError("reply body nests too deeply");
   }
   try {
@@ -169,8 +204,27 @@ absl::StatusOr<common::http::HttpResponse> HttpVaultTransport::sendWithRetries(
     if (!will_retry) {
       return response;
     }
-    clock_.sleepFor(retryWait(attempt, response.ok() ? &*response : nullptr));
+    if (!waitBeforeRetry(retryWait(attempt, response.ok() ? &*response : nullptr))) {
+      return absl::CancelledError(absl::StrCat(call.method, " ", common::av(path_template),
+                                               ": stopping, the retry was not sent"));
+    }
   }
+}
+
+bool HttpVaultTransport::waitBeforeRetry(nanoseconds wait) const {
+  if (options_.cancel == nullptr) {
+    clock_.sleepFor(wait);
+    return true;
+  }
+  // In slices, so that a stop is seen within one of them even during a 30 s Retry-After.
+  constexpr nanoseconds kSlice = std::chrono::milliseconds(100);
+  const common::MonotonicTime until = clock_.monotonicNow() + wait;
+  for (common::MonotonicTime now = clock_.monotonicNow(); now < until;
+       now = clock_.monotonicNow()) {
+    if (options_.cancel->load()) return false;
+    clock_.sleepFor(std::min<nanoseconds>(until - now, kSlice));
+  }
+  return !options_.cancel->load();
 }
 
 absl::StatusOr<std::string> HttpVaultTransport::redirectTarget(
@@ -181,14 +235,25 @@ absl::StatusOr<std::string> HttpVaultTransport::redirectTarget(
                         *location);
   }
   const bool from_https = absl::StartsWith(base_url_, "https://");
-  if (absl::StartsWith(*location, "https://") ||
-      (!from_https && absl::StartsWith(*location, "http://"))) {
-    return *location;
+  const bool allowed_scheme = absl::StartsWith(*location, "https://") ||
+                              (!from_https && absl::StartsWith(*location, "http://"));
+  // The target is never named: it may carry userinfo or a query, and the reason is enough to act
+  // on.
+  if (!allowed_scheme) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing HTTP ", response.status, " redirect",
+        from_https ? " from https to a non-https address" : " to a non-http(s) address"));
   }
-  // The target is not named: it may carry a query, and the reason is enough to act on.
-  return absl::FailedPreconditionError(absl::StrCat(
-      "refusing HTTP ", response.status, " redirect",
-      from_https ? " from https to a non-https address" : " to a non-http(s) address"));
+  // The token (and a login's credentials in the body) would go wherever the redirect points, so
+  // only the origin we were configured with may be followed; a standby of another host is named
+  // by the error, and Vault's request forwarding makes such redirects rare.
+  if (originOf(*location) != originOf(base_url_)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing HTTP ", response.status,
+                     " redirect to another host: the Vault token would be sent there; set the "
+                     "store's address to the active node or a load balancer"));
+  }
+  return *location;
 }
 
 bool isRedirectStatus(int status) {
@@ -238,9 +303,18 @@ nanoseconds HttpVaultTransport::retryWait(int retry,
 
 absl::StatusOr<VaultReply> HttpVaultTransport::call(const VaultCall& call) {
   common::http::HttpRequest request;
+  // The request holds the token (a header) and, for a login, the credential (the body): zeroed on
+  // every way out, so the freed buffers keep neither.
+  absl::Cleanup wipe_request = [&request] {
+    common::wipeString(request.body);
+    for (common::http::Header& header : request.headers) {
+      common::wipeString(header.second);
+    }
+  };
   request.method = call.method;
   request.url = urlFor(call);
   request.timeout = options_.request_timeout;
+  request.cancel = options_.cancel;
   request.headers.emplace_back("X-Vault-Request", "true");
   if (call.token != nullptr && !call.token->empty()) {
     request.headers.emplace_back("X-Vault-Token", call.token->reveal());
@@ -284,8 +358,13 @@ absl::StatusOr<VaultReply> HttpVaultTransport::call(const VaultCall& call) {
   reply.status = response->status;
   reply.headers = std::move(response->headers);
   absl::StatusOr<nlohmann::json> body = parseReplyBody(response->body);
+  // The raw reply (secret values, a client_token) is not needed once parsed.
+  common::wipeString(response->body);
   if (body.ok()) {
     reply.body = *std::move(body);
+    if (reply.status < 200 || reply.status > 299) {
+      redactQuotedCredentials(call, reply.body);
+    }
   } else if (reply.status >= 200 && reply.status <= 299) {
     return absl::DataLossError(absl::StrCat("vault ", call.method, " ", call.path, ": ",
                                             body.status().message(), " (HTTP ", reply.status, ")"));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -52,6 +53,10 @@ struct HttpVaultTransportOptions {
   std::chrono::milliseconds request_timeout{60'000};
   // Called after every attempt when set; must be thread-safe and quick.
   VaultAttemptObserver observer;
+  // When set and it becomes true (the process is stopping), the attempt in flight is aborted and
+  // no retry or Retry-After wait follows: call() returns kCancelled within about 100 ms. Must
+  // outlive the transport.
+  const std::atomic<bool>* cancel = nullptr;
   // Source of jitter in [0, 1); tests inject a fixed one.
   common::UniformRandom random = common::threadLocalUniform;
 };
@@ -59,15 +64,21 @@ struct HttpVaultTransportOptions {
 // VaultTransport over an HttpClient: builds `<address>/v1/<path>?<query>`, sends the Vault headers
 // (X-Vault-Token, X-Vault-Namespace, X-Vault-Request) and applies the official client's retry
 // policy (see vault_transport.h), sleeping through the Clock so tests drive time by hand. One
-// redirect (a standby pointing at the active node) is followed with method and body kept, never
-// from https to anything else; a second one is returned as the reply.
+// redirect within the configured origin (scheme, host and port) is followed with method and body
+// kept; a redirect to another host or port, or from https to anything else, is refused
+// (kFailedPrecondition) because the token and a login's credentials would follow it (unlike
+// Vault's own client). A second redirect is returned as the reply.
 //
 // Reply bodies: empty → `body` null. A body that is not JSON is kDataLoss on a 2xx reply; on an
 // error status (a proxy's HTML 502 page, say) it is dropped and `body` is null, so the caller maps
-// the status (kUnavailable...) rather than reporting a parse failure.
+// the status (kUnavailable...) rather than reporting a parse failure. In an error reply's `errors`
+// strings the credentials the call sent (its token, a login body's values but role and role_id) are
+// replaced with kRedactedCredential, so a server quoting them cannot put them in our messages.
 //
 // Thread-safety: call() may be used from many threads at once; the HttpClient, the Clock, the
 // observer and the random source must allow that too. The client and clock must outlive this.
+inline constexpr std::string_view kRedactedCredential = "<redacted>";
+
 class HttpVaultTransport final : public VaultTransport {
  public:
   HttpVaultTransport(common::http::HttpClient& http, common::Clock& clock,
@@ -89,6 +100,8 @@ class HttpVaultTransport final : public VaultTransport {
   absl::StatusOr<std::string> redirectTarget(const common::http::HttpResponse& response) const;
   // @return the wait before retry `retry` (0-based) after `response`.
   std::chrono::nanoseconds retryWait(int retry, const common::http::HttpResponse* response) const;
+  // Sleeps `wait` through the clock. @return false, early, when the cancel flag is set.
+  bool waitBeforeRetry(std::chrono::nanoseconds wait) const;
 
   common::http::HttpClient& http_;
   common::Clock& clock_;

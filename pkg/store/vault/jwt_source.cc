@@ -1,5 +1,6 @@
 #include "pkg/store/vault/jwt_source.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -14,11 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/secure_wipe.h"
 
 namespace secretsync::store::vault {
 namespace {
@@ -133,8 +136,15 @@ absl::StatusOr<common::SecretString> FileJwtSource::jwt() {
         absl::StrCat("JWT file ", path_, " is larger than ", kMaxJwtFileBytes, " bytes"));
   }
 
+  // The file is a credential: sized up front so growing never frees a partial copy, and both
+  // buffers zeroed on every way out.
   std::string content;
+  content.reserve(static_cast<size_t>(std::max<off_t>(opened.st_size, 0)) + 1);
   std::array<char, 4096> buffer{};
+  absl::Cleanup wipe_buffers = [&content, &buffer] {
+    common::wipeString(content);
+    common::secureWipe(buffer.data(), buffer.size());
+  };
   while (true) {
     const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
     if (n < 0) {

@@ -125,6 +125,10 @@ absl::StatusOr<KvV2Read> parseKvV2ReadImpl(const json& body) {
       return wrongType("data.metadata", "an object");
     }
     RETURN_IF_ERROR(readInt(*metadata, "version", "data.metadata.version", read.secret.version));
+    // Versions count from 1; a negative one would reach CSI ObjectVersions and statuses as is.
+    if (read.secret.version < 0) {
+      return wrongType("data.metadata.version", "a version number");
+    }
     RETURN_IF_ERROR(readString(*metadata, "created_time", "data.metadata.created_time",
                                read.secret.created_time));
     RETURN_IF_ERROR(

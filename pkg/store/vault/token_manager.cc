@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/json_wipe.h"
 #include "pkg/store/vault/auth_reply.h"
 #include "pkg/store/vault/vault_errors.h"
 
@@ -250,6 +251,8 @@ absl::StatusOr<LoginResult> TokenManager::callRenew(const common::SecretString& 
       return withContext(status, context);
     }
     absl::StatusOr<LoginResult> result = parseAuthBlock(reply->body, kRenewSelfPath);
+    // The reply's client_token now lives in `result` only.
+    common::wipeJsonStrings(reply->body);
     if (!result.ok()) {
       return withContext(result.status(), context);
     }

@@ -5,7 +5,7 @@ add_library(vault_transport_lib
   ${CMAKE_CURRENT_LIST_DIR}/vault_errors.cc
 )
 target_link_libraries(vault_transport_lib PUBLIC http_lib common_lib store_interface
-  absl::status absl::statusor absl::strings nlohmann_json::nlohmann_json)
+  json_wipe_lib absl::status absl::statusor absl::strings nlohmann_json::nlohmann_json)
 
 # vault_kv_lib: KV reply parsers and the KV v1/v2 StoreClient.
 add_library(vault_kv_lib

@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/utf8.h"
 #include "pkg/store/store_client.h"
 
 namespace secretsync::store::vault {
@@ -24,33 +25,6 @@ constexpr size_t kMaxMessage = 256;
 constexpr size_t kMaxJoined = 512;
 // At most this many `errors` entries are quoted.
 constexpr size_t kMaxMessages = 8;
-
-// Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence, marking the cut.
-std::string truncate(std::string text, size_t limit) {
-  if (text.size() <= limit) {
-    return text;
-  }
-  size_t cut = limit;
-  // Step back over continuation bytes (10xxxxxx) so the result stays valid UTF-8.
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
-    --cut;
-  }
-  text.resize(cut);
-  text.append("...");
-  return text;
-}
-
-// Control characters (the multierror's newlines and tabs, or anything a server sends) become
-// spaces, so a message stays one log line.
-std::string flattenControls(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    out.push_back(u < 0x20 || u == 0x7F ? ' ' : c);
-  }
-  return out;
-}
 
 // Takes Go's multierror list format apart: "N error(s) occurred:\n\t* a\n\t* b\n\n" → {a, b}. Any
 // other text is one message.
@@ -101,7 +75,7 @@ std::vector<std::string> vaultErrors(const nlohmann::json& body) {
         messages.emplace_back("...");
         return messages;
       }
-      messages.push_back(truncate(flattenControls(message), kMaxMessage));
+      messages.push_back(common::shortenUtf8(common::flattenControls(message), kMaxMessage));
     }
   }
   return messages;
@@ -128,7 +102,7 @@ absl::Status statusFromReply(const VaultReply& reply, std::string_view method,
   const std::vector<std::string> messages = vaultErrors(reply.body);
   std::string message = absl::StrCat("vault ", av(method), " ", av(what), ": HTTP ", status);
   if (!messages.empty()) {
-    absl::StrAppend(&message, ": ", truncate(absl::StrJoin(messages, "; "), kMaxJoined));
+    absl::StrAppend(&message, ": ", common::shortenUtf8(absl::StrJoin(messages, "; "), kMaxJoined));
   }
 
   if (status == 400) {

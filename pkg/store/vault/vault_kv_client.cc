@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "pkg/common/json_wipe.h"
 #include "pkg/common/status_macros.h"
 #include "pkg/store/vault/vault_errors.h"
 
@@ -240,7 +241,7 @@ absl::StatusOr<Secret> VaultKvClient::read(const SecretRef& ref) {
     }
     call.path = ref.path;
     call.path_template = mount.path.empty() ? "" : absl::StrCat(mount.path, "*");
-    ASSIGN_OR_RETURN(const VaultReply reply, callWithToken(std::move(call)));
+    ASSIGN_OR_RETURN(VaultReply reply, callWithToken(std::move(call)));
     if (reply.status == 404) {
       return notFoundError(NotFoundReason::Missing,
                            absl::StrCat("vault read ", what, ": not found"));
@@ -249,6 +250,8 @@ absl::StatusOr<Secret> VaultKvClient::read(const SecretRef& ref) {
       return statusFromReply(reply, "read", what);
     }
     absl::StatusOr<Secret> secret = parseKvV1Read(reply.body);
+    // The values now live in `secret` only.
+    common::wipeJsonStrings(reply.body);
     if (!secret.ok()) {
       return withContext(secret.status(), "read", what);
     }
@@ -265,11 +268,13 @@ absl::StatusOr<Secret> VaultKvClient::read(const SecretRef& ref) {
   if (ref.version.has_value()) {
     call.query.emplace_back("version", absl::StrCat(*ref.version));
   }
-  ASSIGN_OR_RETURN(const VaultReply reply, callWithToken(std::move(call)));
+  ASSIGN_OR_RETURN(VaultReply reply, callWithToken(std::move(call)));
   if (!isSuccess(reply.status) && reply.status != 404) {
     return statusFromReply(reply, "read", what);
   }
   absl::StatusOr<KvV2Read> parsed = parseKvV2Read(reply.body);
+  // The values now live in `parsed` only.
+  common::wipeJsonStrings(reply.body);
   if (!parsed.ok()) {
     if (reply.status == 404) {
       // A 404 we cannot read is still a 404.

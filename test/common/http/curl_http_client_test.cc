@@ -215,6 +215,33 @@ TEST(CurlHttpClientTest, SlowServerIsDeadlineExceeded) {
   EXPECT_EQ(response.status().code(), absl::StatusCode::kDeadlineExceeded) << response.status();
 }
 
+// A request whose cancel flag is set while the server is still thinking ends with kCancelled
+// soon after, long before the server answers or the timeout; the client serves the next request.
+TEST(CurlHttpClientTest, CancelFlagAbortsARequestInFlight) {
+  auto server = startServer([](const HttpServerRequest& r) {
+    HttpServerResponse response;
+    if (r.path == "/slow") response.delay = std::chrono::seconds(6);
+    return response;
+  });
+  ASSERT_NE(server, nullptr);
+  auto client = makeClient();
+  std::atomic<bool> cancel{false};
+  HttpRequest slow = request("GET", server->baseUrl() + "/slow");
+  slow.cancel = &cancel;
+  std::thread stopper([&cancel] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel = true;
+  });
+  const auto started = std::chrono::steady_clock::now();
+  auto response = client->send(slow);
+  stopper.join();
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kCancelled) << response.status();
+  // libcurl looks at the flag about once a second while nothing moves.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4));
+  EXPECT_TRUE(client->send(request("GET", server->baseUrl() + "/fast")).ok());
+}
+
 // The server resets the connection without replying: kUnavailable.
 TEST(CurlHttpClientTest, DroppedConnectionIsUnavailable) {
   auto server = startServer([](const HttpServerRequest&) {

@@ -210,6 +210,37 @@ TEST_F(HttpVaultTransportTest, RetryAfterIsCapped) {
   EXPECT_EQ(clock_.totalSlept(), seconds(60));
 }
 
+// With a cancel flag the waits are sliced, but without a stop they last as long as ever, and the
+// flag reaches the HTTP client with each request.
+TEST_F(HttpVaultTransportTest, CancelFlagLeavesRetriesAloneUntilSet) {
+  std::atomic<bool> cancel{false};
+  HttpVaultTransport transport = make({.cancel = &cancel});
+  const std::vector<common::http::Header> retry_after = {{"retry-after", "2"}};
+  http_.push(ScriptedHttpClient::response(503, R"({"errors":["Vault is sealed"]})", retry_after));
+  http_.push(ScriptedHttpClient::response(200, R"({"data":{}})"));
+  absl::StatusOr<VaultReply> reply = transport.call(get("secret/data/db"));
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(clock_.totalSlept(), seconds(2));
+  ASSERT_EQ(http_.requests().size(), 2u);
+  EXPECT_EQ(http_.requests()[0].cancel, &cancel);
+}
+
+// A stop during a 503 storm: the Retry-After wait ends at once and no retry is sent.
+TEST_F(HttpVaultTransportTest, CancelDuringARetryAfterWaitEndsTheCall) {
+  std::atomic<bool> cancel{false};
+  HttpVaultTransportOptions options{.cancel = &cancel};
+  HttpVaultTransport transport = make(options);
+  http_.push(ScriptedHttpClient::response(503, R"({"errors":["Vault is sealed"]})",
+                                          {{"retry-after", "30"}}));
+  cancel = true;  // as if stop() ran while the first attempt was in flight
+  absl::StatusOr<VaultReply> reply = transport.call(get("secret/data/db"));
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(http_.requests().size(), 1u);
+  EXPECT_EQ(clock_.totalSlept(), seconds(0));
+}
+
 TEST_F(HttpVaultTransportTest, RetryAfterHttpDate) {
   HttpVaultTransport transport = make({.max_retries = 1});
   // ManualClock's wall time is 1'800'000'000 s = Fri, 15 Jan 2027 08:00:00 GMT.
@@ -320,14 +351,14 @@ TEST(RetryPolicyTest, Predicates) {
   EXPECT_FALSE(isRetryableTransportError(absl::FailedPreconditionError("tls")));
 }
 
-// Validate that one 307 from a standby is followed to the active node with method and body kept,
-// and that a second redirect is returned rather than followed.
+// Validate that one 307 within the configured origin is followed with method and body kept, and
+// that a second redirect is returned rather than followed.
 TEST_F(HttpVaultTransportTest, FollowsOneRedirectKeepingMethodAndBody) {
   HttpVaultTransport transport = make();
   http_.push(ScriptedHttpClient::response(
-      307, "", {{"location", "https://active:8200/v1/auth/kubernetes/login"}}));
+      307, "", {{"location", "https://VAULT:8200/v1/auth/kubernetes/login?active=1"}}));
   http_.push(ScriptedHttpClient::response(
-      307, "", {{"location", "https://other:8200/v1/auth/kubernetes/login"}}));
+      307, "", {{"location", "https://vault:8200/v1/auth/kubernetes/login"}}));
   VaultCall call = get("auth/kubernetes/login");
   call.method = "POST";
   call.body = nlohmann::json{{"role", "app"}};
@@ -337,7 +368,7 @@ TEST_F(HttpVaultTransportTest, FollowsOneRedirectKeepingMethodAndBody) {
   EXPECT_EQ(reply->status, 307);
   const auto requests = http_.requests();
   ASSERT_EQ(requests.size(), 2u);
-  EXPECT_EQ(requests[1].url, "https://active:8200/v1/auth/kubernetes/login");
+  EXPECT_EQ(requests[1].url, "https://VAULT:8200/v1/auth/kubernetes/login?active=1");
   EXPECT_EQ(requests[1].method, "POST");
   EXPECT_EQ(requests[1].body, requests[0].body);
 }
@@ -359,6 +390,18 @@ TEST_F(HttpVaultTransportTest, RedirectTargetsAreChecked) {
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(refused.status().message(), HasSubstr("https"));
   EXPECT_EQ(downgrade_http.requests().size(), 1u);
+
+  // Another host or port would receive the token: refused, whatever the scheme.
+  for (const char* location : {"https://active:8200/v1/secret/data/x",
+                               "https://vault:8201/v1/secret/data/x", "https://vault:8200@evil/"}) {
+    ScriptedHttpClient cross_http;
+    HttpVaultTransport cross(cross_http, clock_, {.address = "https://vault:8200"});
+    cross_http.push(ScriptedHttpClient::response(307, "", {{"location", location}}));
+    const auto cross_refused = cross.call(get("secret/data/x"));
+    EXPECT_EQ(cross_refused.status().code(), absl::StatusCode::kFailedPrecondition) << location;
+    EXPECT_THAT(cross_refused.status().message(), HasSubstr("another host"));
+    EXPECT_EQ(cross_http.requests().size(), 1u);
+  }
 }
 
 }  // namespace

@@ -371,8 +371,9 @@ TEST_F(VaultIntegrationTest, IdentitiesNeverShareCache) {
   EXPECT_EQ(fetcher.stats().cache_hits, 1u);
 }
 
-// Validate that a standby's 307 to the active node is followed once, as Vault's client does.
-TEST_F(VaultIntegrationTest, FollowsStandbyRedirectToActiveNode) {
+// Validate that a standby's 307 to another node (another host:port) is refused rather than
+// followed, since the token would go with it; the active node is never contacted.
+TEST_F(VaultIntegrationTest, RefusesStandbyRedirectToAnotherNode) {
   test::VaultDoubleOptions options;
   options.clock = &clock_;
   auto active = VaultDouble::start(options);
@@ -385,9 +386,9 @@ TEST_F(VaultIntegrationTest, FollowsStandbyRedirectToActiveNode) {
 
   auto store = tokenStore(vault_->rootToken());
   auto read = store->read({.path = "secret/app/db"});
-  ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(read->data["k"], "from-active");
-  EXPECT_EQ((*active)->requestCount("GET", "secret/data/app/db"), 1u);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kFailedPrecondition) << read.status();
+  EXPECT_NE(read.status().message().find("another host"), absl::string_view::npos);
+  EXPECT_EQ((*active)->requestCount(), 0u);
 }
 
 class VaultTlsIntegrationTest : public ::testing::Test {

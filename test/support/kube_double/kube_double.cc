@@ -1,6 +1,7 @@
 #include "test/support/kube_double/kube_double.h"
 
 #include <ctime>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -113,20 +114,47 @@ absl::StatusOr<std::unique_ptr<KubeDouble>> KubeDouble::start(KubeDoubleOptions 
       return s;
     }
   }
+  absl::Status listening = kd->listen();
+  if (!listening.ok()) {
+    return listening;
+  }
+  kd->port_ = kd->server_->port();
+  kd->base_url_ = kd->server_->baseUrl();
+  kd->options_.port = kd->port_;
+  return kd;
+}
+
+absl::Status KubeDouble::listen() {
   HttpServerOptions server_options;
-  server_options.host = kd->options_.host;
-  server_options.port = kd->options_.port;
-  server_options.tls = kd->options_.tls;
+  server_options.host = options_.host;
+  server_options.port = options_.port;
+  server_options.tls = options_.tls;
   server_options.max_body_bytes = 3ull << 20;  // MaxRequestBodyBytes
-  KubeDouble* raw = kd.get();
   auto server = HttpServer::start(
-      server_options, [raw](const HttpServerRequest& request) { return raw->handle(request); });
+      server_options, [this](const HttpServerRequest& request) { return handle(request); });
   if (!server.ok()) {
     return server.status();
   }
-  kd->server_ = std::move(*server);
-  return kd;
+  server_ = std::move(*server);
+  return absl::OkStatus();
 }
+
+absl::Status KubeDouble::restartServer(std::chrono::milliseconds down_for) {
+  std::lock_guard restart_lock(restart_mu_);
+  // Watch streams end first (as a dying API server closes them), then stop() cuts every
+  // connection and joins the handler threads, so nothing uses the old server afterwards.
+  closeWatches();
+  server_->stop();
+  std::this_thread::sleep_for(down_for);
+  absl::Status listening = listen();
+  if (!listening.ok()) {
+    return listening;
+  }
+  restarts_.fetch_add(1);
+  return absl::OkStatus();
+}
+
+uint64_t KubeDouble::restarts() const { return restarts_.load(); }
 
 KubeDouble::KubeDouble(KubeDoubleOptions options)
     : options_(std::move(options)),
@@ -142,14 +170,15 @@ KubeDouble::~KubeDouble() {
     stopping_ = true;
   }
   changed_.notify_all();
+  std::lock_guard restart_lock(restart_mu_);
   if (server_ != nullptr) {
     server_->stop();
   }
 }
 
-std::string KubeDouble::baseUrl() const { return server_->baseUrl(); }
+std::string KubeDouble::baseUrl() const { return base_url_; }
 
-uint16_t KubeDouble::port() const { return server_->port(); }
+uint16_t KubeDouble::port() const { return port_; }
 
 std::string KubeDouble::nowTime() const { return kube::formatTime(clock_->now(), false); }
 
@@ -261,7 +290,7 @@ HttpServerResponse KubeDouble::route(const HttpServerRequest& request, RequestCo
     std::lock_guard lock(mu_);
     nlohmann::json doc;
     if (segs.size() == 1 && segs[0] == "api") {
-      doc = registry_.coreVersions(absl::StrCat(options_.host, ":", server_->port()));
+      doc = registry_.coreVersions(absl::StrCat(options_.host, ":", port_));
     } else if (segs.size() == 1) {
       doc = registry_.groupList();
     } else if (segs.size() == 2 && segs[0] == "api") {

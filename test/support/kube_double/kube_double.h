@@ -84,7 +84,17 @@ class KubeDouble {
 
   std::string baseUrl() const;
   uint16_t port() const;
+  // The server now serving; a restartServer() replaces it, so do not keep the reference across one.
   HttpServer& httpServer() { return *server_; }
+
+  // An API-server restart with its storage (etcd) kept: stops the HTTP server (every connection
+  // and watch is cut, in-flight requests fail), waits `down_for` with the port closed (clients
+  // get "connection refused"), then listens again on the same port with the same objects,
+  // resourceVersions, watch history, tokens and faults. Restarts are serialised; must not be
+  // called from a request handler.
+  absl::Status restartServer(std::chrono::milliseconds down_for);
+  // @return how many restartServer() calls brought the server back.
+  uint64_t restarts() const;
 
   // --- Authentication ------------------------------------------------------------------
   void addToken(const std::string& token, const std::string& user);
@@ -215,9 +225,19 @@ class KubeDouble {
   std::string nowTime() const;
   std::string newUid();
 
+  // Starts server_ on options_.port (the first time 0 picks a free port, kept for restarts).
+  absl::Status listen();
+
   KubeDoubleOptions options_;
   common::Clock* clock_;
   std::unique_ptr<HttpServer> server_;
+  // Serialises restartServer(); server_ is only replaced under it, while no handler runs.
+  std::mutex restart_mu_;
+  // Set once the first server is listening: read without locks by baseUrl(), port() and the
+  // handlers, which server_ (replaced by a restart) cannot serve safely.
+  std::string base_url_;
+  uint16_t port_ = 0;
+  std::atomic<uint64_t> restarts_{0};
 
   mutable std::mutex mu_;
   // Signalled on every change and on closeWatches()/shutdown; watch streams wait on it.
