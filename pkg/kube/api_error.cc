@@ -104,7 +104,8 @@ absl::Status apiErrorFromReply(int http_status, std::string_view body,
     info.retry_after = std::chrono::seconds(seconds);
   }
   nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_object() && parsed.value("kind", "") == "Status") {
+  // Compared, not converted: a reply whose "kind" is not a string is simply not a Status.
+  if (parsed.is_object() && parsed.contains("kind") && parsed.at("kind") == "Status") {
     if (const auto it = parsed.find("reason");
         it != parsed.end() && it->is_string() && !it->get_ref<const std::string&>().empty()) {
       info.reason = it->get<std::string>();
