@@ -7,6 +7,7 @@
 #include "pkg/api/template.h"
 #include "pkg/common/absl_view.h"
 #include "pkg/common/duration.h"
+#include "pkg/common/json_fields.h"
 
 namespace secretsync::api {
 namespace {
@@ -441,21 +442,11 @@ ExternalSecretStatus ExternalSecretStatus::fromJson(const json& status) {
   if (!status.is_object()) {
     return out;
   }
-  auto str = [&status](const char* key) {
-    auto it = status.find(key);
-    return it != status.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
   auto conds = status.find("conditions");
   out.conditions = internal::parseConditions(conds == status.end() ? nullptr : &*conds);
-  out.refresh_time = str("refreshTime");
-  out.synced_resource_version = str("syncedResourceVersion");
-  auto binding = status.find("binding");
-  if (binding != status.end() && binding->is_object()) {
-    auto name = binding->find("name");
-    if (name != binding->end() && name->is_string()) {
-      out.binding_name = name->get<std::string>();
-    }
-  }
+  out.refresh_time = common::jsonString(status, "refreshTime");
+  out.synced_resource_version = common::jsonString(status, "syncedResourceVersion");
+  out.binding_name = common::jsonString(common::jsonMember(status, "binding"), "name");
   auto og = status.find("observedGeneration");
   if (og != status.end() && og->is_number_integer()) {
     out.observed_generation = og->get<int64_t>();

@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "pkg/api/json_reader.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/json_fields.h"
 
 namespace secretsync::api {
 
@@ -169,15 +170,11 @@ std::vector<Condition> parseConditions(const json* list) {
       continue;
     }
     Condition c;
-    auto str = [&item](const char* key) {
-      auto it = item.find(key);
-      return it != item.end() && it->is_string() ? it->get<std::string>() : std::string();
-    };
-    c.type = str("type");
-    c.status = str("status");
-    c.reason = str("reason");
-    c.message = str("message");
-    c.last_transition_time = str("lastTransitionTime");
+    c.type = common::jsonString(item, "type");
+    c.status = common::jsonString(item, "status");
+    c.reason = common::jsonString(item, "reason");
+    c.message = common::jsonString(item, "message");
+    c.last_transition_time = common::jsonString(item, "lastTransitionTime");
     auto og = item.find("observedGeneration");
     if (og != item.end() && og->is_number_integer()) {
       c.observed_generation = og->get<int64_t>();

@@ -17,3 +17,7 @@ add_library(token_bucket_lib token_bucket.cc)
 # json_wipe_lib: zeroes the string values of a parsed reply that carried secrets.
 add_library(json_wipe_lib json_wipe.cc)
 target_link_libraries(json_wipe_lib PUBLIC nlohmann_json::nlohmann_json)
+
+# json_fields_lib: type-checked member reads of outside JSON (never throw on a wrong type).
+add_library(json_fields_lib json_fields.cc)
+target_link_libraries(json_fields_lib PUBLIC nlohmann_json::nlohmann_json)

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/json_fields.h"
 #include "pkg/common/log.h"
 #include "pkg/kube/api_error.h"
 #include "pkg/kube/api_time.h"
@@ -42,19 +43,12 @@ std::string_view typeName(EventType type) {
 ObjectReference objectReferenceOf(const nlohmann::json& object) {
   ObjectReference ref;
   if (!object.is_object()) return ref;
-  auto text = [](const nlohmann::json& o, const char* key) {
-    const auto it = o.find(key);
-    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  ref.api_version = text(object, "apiVersion");
-  ref.kind = text(object, "kind");
-  const auto meta = object.find("metadata");
-  if (meta != object.end() && meta->is_object()) {
-    ref.namespace_name = text(*meta, "namespace");
-    ref.name = text(*meta, "name");
-    ref.uid = text(*meta, "uid");
-    ref.resource_version = text(*meta, "resourceVersion");
-  }
+  ref.api_version = common::jsonString(object, "apiVersion");
+  ref.kind = common::jsonString(object, "kind");
+  ref.namespace_name = common::metadataString(object, "namespace");
+  ref.name = common::metadataString(object, "name");
+  ref.uid = common::metadataString(object, "uid");
+  ref.resource_version = common::metadataString(object, "resourceVersion");
   return ref;
 }
 

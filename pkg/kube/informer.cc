@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/json_fields.h"
 #include "pkg/common/log.h"
 #include "pkg/kube/api_error.h"
 
@@ -12,15 +13,9 @@ namespace {
 
 namespace log = common::log;
 
-std::string metadataString(const nlohmann::json& object, const char* field) {
-  const auto meta = object.find("metadata");
-  if (meta == object.end() || !meta->is_object()) return {};
-  const auto value = meta->find(field);
-  return value != meta->end() && value->is_string() ? value->get<std::string>() : std::string();
-}
-
 std::string objectKey(const nlohmann::json& object) {
-  return Informer::keyOf(metadataString(object, "namespace"), metadataString(object, "name"));
+  return Informer::keyOf(common::metadataString(object, "namespace"),
+                         common::metadataString(object, "name"));
 }
 
 // A watch that ends this fast without one event is a server (or proxy) closing at once; resuming
@@ -166,8 +161,8 @@ absl::Status Informer::listAndReplace() {
     const auto before = old.find(key);
     if (before == old.end()) {
       if (handlers_.on_add) handlers_.on_add(*object);
-    } else if (metadataString(*before->second, "resourceVersion") !=
-               metadataString(*object, "resourceVersion")) {
+    } else if (common::metadataString(*before->second, "resourceVersion") !=
+               common::metadataString(*object, "resourceVersion")) {
       if (handlers_.on_update) handlers_.on_update(*before->second, *object);
     }
   }
@@ -182,7 +177,7 @@ absl::Status Informer::listAndReplace() {
 }
 
 void Informer::handleEvent(const WatchEvent& event) {
-  const std::string rv = metadataString(event.object, "resourceVersion");
+  const std::string rv = common::metadataString(event.object, "resourceVersion");
   if (event.type == WatchEvent::Type::kBookmark) {
     std::lock_guard lock(mu_);
     last_rv_ = rv;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/json_fields.h"
 #include "pkg/common/log.h"
 #include "pkg/kube/api_error.h"
 #include "pkg/kube/api_time.h"
@@ -17,11 +18,6 @@ namespace log = common::log;
 
 // client-go's JitterFactor for candidates' retries.
 constexpr double kJitterFactor = 1.2;
-
-std::string stringField(const json& object, const char* field) {
-  const auto it = object.find(field);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 int64_t intField(const json& object, const char* field) {
   const auto it = object.find(field);
@@ -43,10 +39,10 @@ LeaderElector::Record LeaderElector::Record::fromLease(const json& lease) {
   Record record;
   const auto spec = lease.find("spec");
   if (spec == lease.end() || !spec->is_object()) return record;
-  record.holder = stringField(*spec, "holderIdentity");
+  record.holder = common::jsonString(*spec, "holderIdentity");
   record.lease_duration_seconds = intField(*spec, "leaseDurationSeconds");
-  record.acquire_time = stringField(*spec, "acquireTime");
-  record.renew_time = stringField(*spec, "renewTime");
+  record.acquire_time = common::jsonString(*spec, "acquireTime");
+  record.renew_time = common::jsonString(*spec, "renewTime");
   record.transitions = intField(*spec, "leaseTransitions");
   return record;
 }

@@ -13,6 +13,7 @@
 #include "pkg/common/absl_view.h"
 #include "pkg/common/http/curl_http_client.h"
 #include "pkg/common/json_depth.h"
+#include "pkg/common/json_fields.h"
 #include "pkg/common/status_macros.h"
 #include "pkg/common/utf8.h"
 #include "pkg/kube/api_error.h"
@@ -132,13 +133,6 @@ absl::Status checkSegment(std::string_view field, std::string_view value, bool r
         absl::StrCat(av(field), " is not a valid object name: it must be one path segment"));
   }
   return absl::OkStatus();
-}
-
-std::string metadataField(const json& object, const char* field) {
-  const auto meta = object.find("metadata");
-  if (meta == object.end() || !meta->is_object()) return {};
-  const auto value = meta->find(field);
-  return value != meta->end() && value->is_string() ? value->get<std::string>() : std::string();
 }
 
 void appendQuery(std::string& target, std::string_view key, std::string_view value) {
@@ -446,8 +440,8 @@ absl::StatusOr<ObjectList> RestKubeClient::list(const Resource& resource,
   ASSIGN_OR_RETURN(json reply, executeJson(call));
 
   ObjectList out;
-  out.resource_version = metadataField(reply, "resourceVersion");
-  out.continue_token = metadataField(reply, "continue");
+  out.resource_version = common::metadataString(reply, "resourceVersion");
+  out.continue_token = common::metadataString(reply, "continue");
   auto items = reply.find("items");
   if (items == reply.end() || items->is_null()) return out;  // an empty list may say null
   if (!items->is_array()) {
@@ -467,8 +461,8 @@ absl::StatusOr<ObjectList> RestKubeClient::list(const Resource& resource,
 absl::StatusOr<json> RestKubeClient::create(const Resource& resource,
                                             std::string_view namespace_name, const json& object,
                                             const WriteOptions& options) {
-  std::string name = metadataField(object, "name");
-  if (name.empty()) name = metadataField(object, "generateName") + "*";
+  std::string name = common::metadataString(object, "name");
+  if (name.empty()) name = common::metadataString(object, "generateName") + "*";
   // The name only labels messages: a create goes to the collection.
   ASSIGN_OR_RETURN(Call call, startCall("create", "POST", resource, namespace_name, name, ""));
   if (!object.is_object()) {
@@ -482,13 +476,13 @@ absl::StatusOr<json> RestKubeClient::create(const Resource& resource,
 absl::StatusOr<json> RestKubeClient::update(const Resource& resource,
                                             std::string_view namespace_name, const json& object,
                                             const WriteOptions& options) {
-  ASSIGN_OR_RETURN(
-      Call call, startCall("update", "PUT", resource, namespace_name, metadataField(object, "name"),
-                           "metadata.name", options.subresource));
+  ASSIGN_OR_RETURN(Call call, startCall("update", "PUT", resource, namespace_name,
+                                        common::metadataString(object, "name"), "metadata.name",
+                                        options.subresource));
   appendQuery(call.target, "fieldManager", fieldManager(options));
   setJsonBody(call, resource, object, kJson);
   // With a resourceVersion a replay of a PUT that did succeed gets 409, never a blind overwrite.
-  call.idempotent = !metadataField(object, "resourceVersion").empty();
+  call.idempotent = !common::metadataString(object, "resourceVersion").empty();
   return executeJson(call);
 }
 
@@ -511,9 +505,9 @@ absl::StatusOr<json> RestKubeClient::patch(const Resource& resource,
 absl::StatusOr<json> RestKubeClient::apply(const Resource& resource,
                                            std::string_view namespace_name, const json& object,
                                            const WriteOptions& options) {
-  ASSIGN_OR_RETURN(Call call,
-                   startCall("apply", "PATCH", resource, namespace_name,
-                             metadataField(object, "name"), "metadata.name", options.subresource));
+  ASSIGN_OR_RETURN(Call call, startCall("apply", "PATCH", resource, namespace_name,
+                                        common::metadataString(object, "name"), "metadata.name",
+                                        options.subresource));
   appendQuery(call.target, "fieldManager", fieldManager(options));
   if (options.force) appendQuery(call.target, "force", "true");
   // JSON is YAML: the apply media type takes it as it is.

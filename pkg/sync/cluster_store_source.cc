@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/json_fields.h"
 
 namespace secretsync::sync {
 
@@ -25,8 +26,7 @@ absl::StatusOr<std::shared_ptr<const api::SecretStore>> ClusterStoreSource::stor
   }
   const std::string key =
       absl::StrCat(common::av(api::storeKindName(ref.kind)), "/", store_namespace, "/", ref.name);
-  const nlohmann::json& meta = (*object)["metadata"];
-  const std::string resource_version = meta.value("resourceVersion", "");
+  const std::string resource_version = common::metadataString(*object, "resourceVersion");
   {
     std::lock_guard<std::mutex> lock(mu_);
     const auto it = parsed_.find(key);

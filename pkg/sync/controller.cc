@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/json_fields.h"
 #include "pkg/sync/secret_writer.h"
 
 namespace secretsync::sync {
@@ -17,42 +18,31 @@ using Json = nlohmann::json;
 constexpr absl::string_view kExternalSecretPrefix = "es/";
 constexpr absl::string_view kStorePrefix = "store/";
 
-const Json& field(const Json& object, const char* name) {
-  static const Json kNull;
-  if (!object.is_object()) return kNull;
-  const auto it = object.find(name);
-  return it == object.end() ? kNull : *it;
-}
-
-std::string text(const Json& object, const char* name) {
-  const Json& value = field(object, name);
-  return value.is_string() ? value.get<std::string>() : std::string();
-}
-
 // What makes an ExternalSecret worth reconciling again; status is ours and is left out.
 bool specOrMetaChanged(const Json& before, const Json& after) {
-  const Json& a = field(before, "metadata");
-  const Json& b = field(after, "metadata");
-  return field(a, "generation") != field(b, "generation") ||
-         field(a, "labels") != field(b, "labels") ||
-         field(a, "annotations") != field(b, "annotations") ||
-         field(a, "deletionTimestamp") != field(b, "deletionTimestamp");
+  const Json& a = common::jsonMember(before, "metadata");
+  const Json& b = common::jsonMember(after, "metadata");
+  return common::jsonMember(a, "generation") != common::jsonMember(b, "generation") ||
+         common::jsonMember(a, "labels") != common::jsonMember(b, "labels") ||
+         common::jsonMember(a, "annotations") != common::jsonMember(b, "annotations") ||
+         common::jsonMember(a, "deletionTimestamp") != common::jsonMember(b, "deletionTimestamp");
 }
 
 // The store an ExternalSecret names in spec.secretStoreRef or any entry's sourceRef.storeRef.
 bool usesStore(const Json& es, const std::string& kind, const std::string& name) {
   auto matches = [&](const Json& ref) {
-    if (!ref.is_object() || text(ref, "name") != name) return false;
-    const std::string ref_kind = text(ref, "kind");
+    if (!ref.is_object() || common::jsonString(ref, "name") != name) return false;
+    const std::string ref_kind = common::jsonString(ref, "kind");
     return (ref_kind.empty() ? std::string("SecretStore") : ref_kind) == kind;
   };
-  const Json& spec = field(es, "spec");
-  if (matches(field(spec, "secretStoreRef"))) return true;
+  const Json& spec = common::jsonMember(es, "spec");
+  if (matches(common::jsonMember(spec, "secretStoreRef"))) return true;
   for (const char* list : {"data", "dataFrom"}) {
-    const Json& entries = field(spec, list);
+    const Json& entries = common::jsonMember(spec, list);
     if (!entries.is_array()) continue;
     for (const Json& entry : entries) {
-      if (matches(field(field(entry, "sourceRef"), "storeRef"))) return true;
+      if (matches(common::jsonMember(common::jsonMember(entry, "sourceRef"), "storeRef")))
+        return true;
     }
   }
   return false;
@@ -149,21 +139,23 @@ Controller::Controller(kube::KubeClient& client, common::Clock& clock, Controlle
   secret_stores_ = informer(kube::resources::secretStores(), ns, "", store_handlers());
   cluster_secret_stores_ =
       informer(kube::resources::clusterSecretStores(), "", "", store_handlers());
-  namespaces_ = informer(kube::resources::namespaces(), "", "",
-                         {.on_update = [this](const Json& before, const Json& after) {
-                           if (field(field(before, "metadata"), "labels") !=
-                               field(field(after, "metadata"), "labels")) {
-                             enqueueNamespace(text(field(after, "metadata"), "name"));
-                           }
-                         }});
+  namespaces_ = informer(
+      kube::resources::namespaces(), "", "",
+      {.on_update = [this](const Json& before, const Json& after) {
+        if (common::jsonMember(common::jsonMember(before, "metadata"), "labels") !=
+            common::jsonMember(common::jsonMember(after, "metadata"), "labels")) {
+          enqueueNamespace(common::jsonString(common::jsonMember(after, "metadata"), "name"));
+        }
+      }});
   auto secret_changed = [this](const Json& secret) {
-    const Json& meta = field(secret, "metadata");
-    const Json& owners = field(meta, "ownerReferences");
+    const Json& meta = common::jsonMember(secret, "metadata");
+    const Json& owners = common::jsonMember(meta, "ownerReferences");
     if (!owners.is_array()) return;
     for (const Json& owner : owners) {
-      if (text(owner, "kind") == "ExternalSecret" && field(owner, "controller") == true) {
-        queue_->add(
-            absl::StrCat(kExternalSecretPrefix, text(meta, "namespace"), "/", text(owner, "name")));
+      if (common::jsonString(owner, "kind") == "ExternalSecret" &&
+          common::jsonMember(owner, "controller") == true) {
+        queue_->add(absl::StrCat(kExternalSecretPrefix, common::jsonString(meta, "namespace"), "/",
+                                 common::jsonString(owner, "name")));
       }
     }
   };
@@ -204,21 +196,22 @@ Controller::Controller(kube::KubeClient& client, common::Clock& clock, Controlle
 Controller::~Controller() { stop(); }
 
 void Controller::enqueueExternalSecret(const Json& object, bool first) {
-  const Json& meta = field(object, "metadata");
-  const std::string key =
-      absl::StrCat(kExternalSecretPrefix, text(meta, "namespace"), "/", text(meta, "name"));
+  const Json& meta = common::jsonMember(object, "metadata");
+  const std::string key = absl::StrCat(kExternalSecretPrefix, common::jsonString(meta, "namespace"),
+                                       "/", common::jsonString(meta, "name"));
   // Never synced: ahead of routine refreshes.
-  const bool never_synced = text(field(object, "status"), "refreshTime").empty();
+  const bool never_synced =
+      common::jsonString(common::jsonMember(object, "status"), "refreshTime").empty();
   queue_->add(key, first && never_synced ? Priority::kHigh : Priority::kNormal);
 }
 
 void Controller::enqueueUsersOfStore(const Json& store) {
-  const std::string kind = text(store, "kind");
-  const Json& meta = field(store, "metadata");
-  const std::string name = text(meta, "name");
-  const std::string ns = text(meta, "namespace");
+  const std::string kind = common::jsonString(store, "kind");
+  const Json& meta = common::jsonMember(store, "metadata");
+  const std::string name = common::jsonString(meta, "name");
+  const std::string ns = common::jsonString(meta, "namespace");
   for (const kube::ObjectPtr& es : external_secrets_->list()) {
-    const std::string es_ns = text(field(*es, "metadata"), "namespace");
+    const std::string es_ns = common::jsonString(common::jsonMember(*es, "metadata"), "namespace");
     if ((kind == "ClusterSecretStore" || es_ns == ns) && usesStore(*es, kind, name)) {
       enqueueExternalSecret(*es, false);
     }
@@ -227,7 +220,7 @@ void Controller::enqueueUsersOfStore(const Json& store) {
 
 void Controller::enqueueNamespace(const std::string& namespace_name) {
   for (const kube::ObjectPtr& es : external_secrets_->list()) {
-    if (text(field(*es, "metadata"), "namespace") == namespace_name) {
+    if (common::jsonString(common::jsonMember(*es, "metadata"), "namespace") == namespace_name) {
       enqueueExternalSecret(*es, false);
     }
   }

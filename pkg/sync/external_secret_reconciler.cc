@@ -6,6 +6,7 @@
 #include "absl/time/time.h"
 #include "pkg/common/absl_view.h"
 #include "pkg/common/digest.h"
+#include "pkg/common/json_fields.h"
 #include "pkg/kube/api_error.h"
 #include "pkg/kube/api_time.h"
 #include "pkg/store/store_client.h"
@@ -31,12 +32,10 @@ std::chrono::nanoseconds toChrono(absl::Duration d) { return absl::ToChronoNanos
 
 // Whether `object` has a controller ownerReference to the object with `uid`.
 bool controlledBy(const Json& object, const std::string& uid) {
-  const auto meta = object.find("metadata");
-  if (meta == object.end() || !meta->is_object()) return false;
-  const auto refs = meta->find("ownerReferences");
-  if (refs == meta->end() || !refs->is_array()) return false;
-  for (const Json& ref : *refs) {
-    if (ref.is_object() && ref.value("controller", false) && ref.value("uid", "") == uid) {
+  const Json& refs = common::jsonMember(common::jsonMember(object, "metadata"), "ownerReferences");
+  if (!refs.is_array()) return false;
+  for (const Json& ref : refs) {
+    if (common::jsonBool(ref, "controller") && common::jsonString(ref, "uid") == uid) {
       return true;
     }
   }
@@ -286,7 +285,7 @@ ReconcileResult ExternalSecretReconciler::run(const std::string& ns, const std::
         if (secret_found) {
           const absl::Status removed = deps_.client->remove(
               kube::resources::secrets(), ns, target_name,
-              kube::DeleteOptions{.uid = (*existing)["metadata"].value("uid", "")});
+              kube::DeleteOptions{.uid = common::metadataString(*existing, "uid")});
           if (!removed.ok() && !kube::isNotFound(removed)) {
             return fail(*object, es, removed, /*retry=*/true, store_name);
           }
@@ -306,7 +305,7 @@ ReconcileResult ExternalSecretReconciler::run(const std::string& ns, const std::
                             .name = target_name,
                             .creation_policy = es.spec.target.creation_policy,
                             .immutable = es.spec.target.immutable,
-                            .owner_api_version = (*object).value("apiVersion", ""),
+                            .owner_api_version = common::jsonString(*object, "apiVersion"),
                             .owner_name = es.metadata.name,
                             .owner_uid = es.metadata.uid};
   absl::StatusOr<SecretWriteOutcome> written =

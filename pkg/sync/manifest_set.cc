@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/json_fields.h"
 #include "pkg/common/read_file.h"
 #include "pkg/common/yaml_json.h"
 
@@ -18,17 +19,6 @@ namespace {
 
 using common::av;
 using json = nlohmann::json;
-
-std::string stringField(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-// metadata.name / metadata.namespace of a raw object, for naming it before it is parsed.
-std::string rawMeta(const json& object, const char* key) {
-  auto it = object.find("metadata");
-  return it != object.end() && it->is_object() ? stringField(*it, key) : "";
-}
 
 // Reads the key values of a Secret (`data` base64, `stringData` over it) or a ConfigMap (`data`
 // text, `binaryData` base64) into `out`, reporting fields that are not strings or not base64.
@@ -131,8 +121,8 @@ class Loader {
               "not an object (a Kubernetes manifest is a map with apiVersion and kind)");
       return;
     }
-    const std::string kind = stringField(object, "kind");
-    const std::string api_version = stringField(object, "apiVersion");
+    const std::string kind = common::jsonString(object, "kind");
+    const std::string api_version = common::jsonString(object, "apiVersion");
     if (kind.empty() || api_version.empty()) {
       problem(location, "", kind.empty() ? "kind: Required value" : "apiVersion: Required value");
       return;
@@ -158,7 +148,7 @@ class Loader {
     } else if (api_version == "v1" && (kind == "Secret" || kind == "ConfigMap")) {
       loadKeyValues(object, location, kind == "Secret");
     } else {
-      const std::string name = rawMeta(object, "name");
+      const std::string name = common::metadataString(object, "name");
       problem(location, absl::StrCat(kind, " ", name),
               eso ? "not implemented by secretsync; ignored"
                   : "not an object secretsync reads; ignored",
@@ -184,7 +174,7 @@ class Loader {
   void loadExternalSecret(const json& object, const ManifestLocation& location) {
     auto parsed = api::parseExternalSecret(object);
     if (!parsed.ok()) {
-      problem(location, absl::StrCat("ExternalSecret ", rawMeta(object, "name")),
+      problem(location, absl::StrCat("ExternalSecret ", common::metadataString(object, "name")),
               std::string(parsed.status().message()));
       return;
     }
@@ -200,7 +190,9 @@ class Loader {
   void loadStore(const json& object, const ManifestLocation& location) {
     auto parsed = api::parseSecretStore(object);
     if (!parsed.ok()) {
-      problem(location, absl::StrCat(stringField(object, "kind"), " ", rawMeta(object, "name")),
+      problem(location,
+              absl::StrCat(common::jsonString(object, "kind"), " ",
+                           common::metadataString(object, "name")),
               std::string(parsed.status().message()));
       return;
     }
@@ -217,8 +209,8 @@ class Loader {
 
   void loadKeyValues(const json& object, const ManifestLocation& location, bool secret) {
     const std::string kind = secret ? "Secret" : "ConfigMap";
-    const std::string name = rawMeta(object, "name");
-    const std::string namespace_name = defaulted(rawMeta(object, "namespace"));
+    const std::string name = common::metadataString(object, "name");
+    const std::string namespace_name = defaulted(common::metadataString(object, "namespace"));
     if (name.empty()) {
       problem(location, kind, "metadata.name: Required value");
       return;

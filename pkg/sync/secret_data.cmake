@@ -14,8 +14,8 @@ target_link_libraries(store_resolver_lib PUBLIC store_source_interface api_lib v
 
 # manifest_set_lib: -f files and directories -> ESO objects, Secrets and ConfigMaps.
 add_library(manifest_set_lib ${CMAKE_CURRENT_LIST_DIR}/manifest_set.cc)
-target_link_libraries(manifest_set_lib PUBLIC store_resolver_lib api_lib yaml_json_lib
-  absl::status absl::statusor absl::strings)
+target_link_libraries(manifest_set_lib PUBLIC store_resolver_lib api_lib json_fields_lib
+  yaml_json_lib absl::status absl::statusor absl::strings)
 
 # file_sync_lib: `secretsync sync`'s sink: each ExternalSecret's target as an atomic directory.
 add_library(file_sync_lib ${CMAKE_CURRENT_LIST_DIR}/file_sync.cc)

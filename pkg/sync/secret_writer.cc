@@ -7,29 +7,18 @@
 #include "absl/strings/str_cat.h"
 #include "pkg/common/absl_view.h"
 #include "pkg/common/digest.h"
+#include "pkg/common/json_fields.h"
 
 namespace secretsync::sync {
 namespace {
 
 using Json = nlohmann::json;
 
-const Json& member(const Json& object, const char* name) {
-  static const Json kNull;
-  if (!object.is_object()) return kNull;
-  const auto it = object.find(name);
-  return it == object.end() ? kNull : *it;
-}
-
-std::string stringMember(const Json& object, const char* name) {
-  const Json& value = member(object, name);
-  return value.is_string() ? value.get<std::string>() : std::string();
-}
-
 // The Secret's data as decoded bytes; values that are not valid base64 are skipped (the API server
 // never stores such).
 std::map<std::string, common::SecretString> decodedData(const Json& secret) {
   std::map<std::string, common::SecretString> out;
-  const Json& data = member(secret, "data");
+  const Json& data = common::jsonMember(secret, "data");
   if (!data.is_object()) return out;
   for (const auto& [key, value] : data.items()) {
     std::string decoded;
@@ -86,12 +75,12 @@ bool setAll(Json& into, const std::map<std::string, std::string>& values) {
 }  // namespace
 
 bool secretIntact(const Json& existing) {
-  const Json& meta = member(existing, "metadata");
-  if (stringMember(member(meta, "labels"), std::string(kManagedLabel).c_str()) != "true") {
+  const Json& meta = common::jsonMember(existing, "metadata");
+  if (common::jsonString(common::jsonMember(meta, "labels"), kManagedLabel) != "true") {
     return false;
   }
   const std::string hash =
-      stringMember(member(meta, "annotations"), std::string(kDataHashAnnotation).c_str());
+      common::jsonString(common::jsonMember(meta, "annotations"), kDataHashAnnotation);
   return !hash.empty() && hash == esoDataHash(decodedData(existing));
 }
 
@@ -107,7 +96,7 @@ absl::StatusOr<std::optional<Json>> planSecretWrite(const DesiredSecret& desired
   }
 
   if (existing != nullptr &&
-      !(existing->is_object() && member(*existing, "metadata").is_object())) {
+      !(existing->is_object() && common::jsonMember(*existing, "metadata").is_object())) {
     return absl::InvalidArgumentError(
         absl::StrCat(shownSecret(target), ": the API server's copy has no metadata object"));
   }
@@ -123,7 +112,7 @@ absl::StatusOr<std::optional<Json>> planSecretWrite(const DesiredSecret& desired
   // The write goes to the target's path: a body naming another object would be refused.
   for (const auto& [field, value] :
        {std::pair{"name", &target.name}, std::pair{"namespace", &target.namespace_name}}) {
-    if (stringMember(meta, field) != *value) {
+    if (common::jsonString(meta, field) != *value) {
       meta[field] = *value;
       changed = true;
     }
@@ -135,11 +124,11 @@ absl::StatusOr<std::optional<Json>> planSecretWrite(const DesiredSecret& desired
     if (!refs.is_array()) refs = Json::array();
     bool ours = false;
     for (const Json& ref : refs) {
-      if (!member(ref, "controller").is_boolean() || !ref["controller"].get<bool>()) continue;
-      if (stringMember(ref, "uid") != target.owner_uid) {
+      if (!common::jsonBool(ref, "controller")) continue;
+      if (common::jsonString(ref, "uid") != target.owner_uid) {
         return absl::FailedPreconditionError(absl::StrCat(
-            shownSecret(target), " is controlled by ", stringMember(ref, "kind"), " \"",
-            stringMember(ref, "name"), "\"; creationPolicy Owner will not take it over"));
+            shownSecret(target), " is controlled by ", common::jsonString(ref, "kind"), " \"",
+            common::jsonString(ref, "name"), "\"; creationPolicy Owner will not take it over"));
       }
       ours = true;
     }
@@ -157,11 +146,10 @@ absl::StatusOr<std::optional<Json>> planSecretWrite(const DesiredSecret& desired
     data = std::move(merged);
   }
   const Json encoded = encodedData(data);
-  const Json& old_data = member(secret, "data");
+  const Json& old_data = common::jsonMember(secret, "data");
   const bool data_changed = (old_data.is_object() ? old_data : Json::object()) != encoded;
   if (data_changed) {
-    if (existing != nullptr && member(*existing, "immutable").is_boolean() &&
-        (*existing)["immutable"].get<bool>()) {
+    if (existing != nullptr && common::jsonBool(*existing, "immutable")) {
       return absl::FailedPreconditionError(
           absl::StrCat(shownSecret(target),
                        " is immutable and its data differs; delete it to let it be "
@@ -172,7 +160,7 @@ absl::StatusOr<std::optional<Json>> planSecretWrite(const DesiredSecret& desired
   }
 
   // Type: kept when the template sets none (ESO), Opaque for a new Secret.
-  const std::string old_type = stringMember(secret, "type");
+  const std::string old_type = common::jsonString(secret, "type");
   const std::string type =
       !desired.type.empty() ? desired.type : (old_type.empty() ? "Opaque" : old_type);
   if (type != old_type) {
@@ -184,8 +172,7 @@ absl::StatusOr<std::optional<Json>> planSecretWrite(const DesiredSecret& desired
     secret["type"] = type;
     changed = true;
   }
-  if (target.immutable &&
-      !(member(secret, "immutable").is_boolean() && secret["immutable"].get<bool>())) {
+  if (target.immutable && !common::jsonBool(secret, "immutable")) {
     secret["immutable"] = true;
     changed = true;
   }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "pkg/api/vault_provider.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/json_fields.h"
 #include "pkg/kube/api_error.h"
 #include "pkg/kube/api_time.h"
 #include "pkg/sync/work_queue.h"
@@ -29,12 +30,11 @@ bool namespaceDependent(const api::CompiledVaultStore& compiled) {
 }  // namespace
 
 std::string storeKey(const Json& object) {
-  const std::string kind = object.value("kind", "");
-  const Json& meta = object.contains("metadata") ? object["metadata"] : Json::object();
-  const std::string name = meta.is_object() ? meta.value("name", "") : "";
-  if (kind == "ClusterSecretStore") return absl::StrCat(kind, "/", name);
-  return absl::StrCat("SecretStore/", meta.is_object() ? meta.value("namespace", "") : "", "/",
-                      name);
+  const std::string name = common::metadataString(object, "name");
+  if (common::jsonString(object, "kind") == "ClusterSecretStore") {
+    return absl::StrCat("ClusterSecretStore/", name);
+  }
+  return absl::StrCat("SecretStore/", common::metadataString(object, "namespace"), "/", name);
 }
 
 StoreStatusReconciler::StoreStatusReconciler(Deps deps, ReconcileContext context,

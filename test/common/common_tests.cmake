@@ -16,3 +16,8 @@ secretsync_add_test(secret_string_test
 secretsync_add_test(json_wipe_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/json_wipe_test.cc
   LIBS json_wipe_lib)
+
+# Type-checked reads of outside JSON: wrong types read as absent, never as a throw.
+secretsync_add_test(json_fields_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/json_fields_test.cc
+  LIBS json_fields_lib)

@@ -9,5 +9,5 @@ secretsync_add_fuzz(watch_decoder_fuzz
   CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/watch_stream)
 secretsync_add_fuzz(kube_object_fuzz
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/kube_object_fuzz_test.cc
-  LIBS kube_api_lib secret_writer_lib
+  LIBS kube_api_lib kube_events_lib secret_writer_lib store_status_lib api_lib
   CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/kube_object)

@@ -1,6 +1,8 @@
 // Fuzz target for the Kubernetes API server's replies as the controller reads them: the body of a
-// failed request (a Status object or plain text) into an error, and an existing Secret (what a GET
-// or the informer hands over) through the Secret writer's planning and intact check.
+// failed request (a Status object or plain text) into an error; an existing Secret (what a GET or
+// the informer hands over) through the Secret writer's planning and intact check; and any object
+// through the readers that name it before any schema check (store keys, event references, an
+// ExternalSecret's status).
 // Beyond "no crash": an error reply never becomes OK, a planned write keeps the Secret's name and
 // namespace, and no value of the desired data ever appears in an error message.
 //
@@ -13,9 +15,13 @@
 
 #include "absl/status/status.h"
 #include "nlohmann/json.hpp"
+#include "pkg/api/external_secret.h"
+#include "pkg/common/json_fields.h"
 #include "pkg/kube/api_error.h"
+#include "pkg/kube/event_recorder.h"
 #include "pkg/sync/secret_data_builder.h"
 #include "pkg/sync/secret_writer.h"
+#include "pkg/sync/store_status_reconciler.h"
 
 namespace {
 
@@ -53,8 +59,8 @@ void planAgainst(const nlohmann::json& existing, secretsync::api::CreationPolicy
   if (plan->has_value()) {
     const nlohmann::json& out = **plan;
     check(out.is_object() && out.contains("metadata") && out["metadata"].is_object());
-    check(out["metadata"].value("name", "") == "db");
-    check(out["metadata"].value("namespace", "") == "apps");
+    check(secretsync::common::metadataString(out, "name") == "db");
+    check(secretsync::common::metadataString(out, "namespace") == "apps");
   }
 }
 
@@ -76,6 +82,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (existing.is_discarded()) {
     return 0;
   }
+  (void)sync::storeKey(existing);
+  (void)secretsync::kube::objectReferenceOf(existing);
+  (void)secretsync::api::ExternalSecretStatus::fromJson(
+      secretsync::common::jsonMember(existing, "status"));
   (void)sync::secretIntact(existing);
   planAgainst(existing, secretsync::api::CreationPolicy::kOwner);
   planAgainst(existing, secretsync::api::CreationPolicy::kMerge);

@@ -19,7 +19,7 @@ add_library(kube_double_lib
 target_link_libraries(kube_double_lib
   PUBLIC vault_double_lib test_http_server_lib common_lib nlohmann_json::nlohmann_json
          absl::status absl::statusor absl::strings Threads::Threads
-  PRIVATE yaml_json_lib)
+  PRIVATE json_fields_lib yaml_json_lib)
 
 add_executable(kube-double ${CMAKE_CURRENT_LIST_DIR}/../kube_double_main.cc)
 target_link_libraries(kube-double PRIVATE kube_double_lib)

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "pkg/common/json_fields.h"
 #include "pkg/common/yaml_json.h"
 #include "test/support/kube_double/api_status.h"
 #include "test/support/kube_double/kube_double.h"
@@ -24,15 +25,6 @@ using kube::StoredObject;
 namespace {
 
 constexpr char kNameAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
-
-std::string metaString(const nlohmann::json& object, const char* field) {
-  if (!object.is_object() || !object.contains("metadata") || !object["metadata"].is_object()) {
-    return "";
-  }
-  const nlohmann::json& meta = object["metadata"];
-  auto it = meta.find(field);
-  return it != meta.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 // The object without what changes on every write, to decide whether a write changed anything.
 nlohmann::json comparable(const nlohmann::json& object) {
@@ -350,13 +342,13 @@ KubeDouble::OpResult KubeDouble::updateLocked(const ResourceType& type, const st
                                               const RequestContext& ctx,
                                               const std::string& subresource) {
   OpResult out;
-  std::string body_name = metaString(object, "name");
+  std::string body_name = common::metadataString(object, "name");
   if (!body_name.empty() && body_name != name) {
     out.error = kube::badRequest(absl::StrCat("the name of the object (", body_name,
                                               ") does not match the name on the URL (", name, ")"));
     return out;
   }
-  std::string body_ns = metaString(object, "namespace");
+  std::string body_ns = common::metadataString(object, "namespace");
   if (type.namespaced && !body_ns.empty() && body_ns != ns) {
     out.error = kube::badRequest(
         "the namespace of the provided object does not match the namespace sent on the request");
@@ -372,7 +364,7 @@ KubeDouble::OpResult KubeDouble::updateLocked(const ResourceType& type, const st
     out.error = kube::notFound(type.plural, type.group, name);
     return out;
   }
-  std::string rv = metaString(object, "resourceVersion");
+  std::string rv = common::metadataString(object, "resourceVersion");
   if (rv.empty()) {
     if (type.is_custom) {
       out.error = kube::invalid(type.kind, type.group, name,
@@ -380,7 +372,7 @@ KubeDouble::OpResult KubeDouble::updateLocked(const ResourceType& type, const st
                                                   "0x0: must be specified for an update")});
       return out;
     }
-  } else if (rv != metaString(stored->object, "resourceVersion")) {
+  } else if (rv != common::metadataString(stored->object, "resourceVersion")) {
     out.error = kube::staleConflict(type.plural, type.group, name);
     return out;
   }
@@ -605,8 +597,8 @@ KubeDouble::OpResult KubeDouble::patchLocked(const ResourceType& type, const std
     // ConfigMaps merge the same way.
     candidate.merge_patch(*patch);
   }
-  std::string rv = metaString(candidate, "resourceVersion");
-  if (!rv.empty() && rv != metaString(old, "resourceVersion")) {
+  std::string rv = common::metadataString(candidate, "resourceVersion");
+  if (!rv.empty() && rv != common::metadataString(old, "resourceVersion")) {
     out.error = kube::staleConflict(type.plural, type.group, name);
     return out;
   }
@@ -638,7 +630,7 @@ KubeDouble::OpResult KubeDouble::applyLocked(const ResourceType& type, const std
     out.error = kube::badRequest("apiVersion and kind must be set in an apply patch");
     return out;
   }
-  std::string body_name = metaString(applied, "name");
+  std::string body_name = common::metadataString(applied, "name");
   if (!body_name.empty() && body_name != name) {
     out.error = kube::badRequest(absl::StrCat("the name of the object (", body_name,
                                               ") does not match the name on the URL (", name, ")"));
@@ -701,8 +693,8 @@ KubeDouble::OpResult KubeDouble::applyLocked(const ResourceType& type, const std
     candidate["metadata"]["name"] = name;
     return createLocked(type, ns, std::move(candidate), ctx, false, &managed);
   }
-  std::string rv = metaString(applied, "resourceVersion");
-  if (!rv.empty() && rv != metaString(stored->object, "resourceVersion")) {
+  std::string rv = common::metadataString(applied, "resourceVersion");
+  if (!rv.empty() && rv != common::metadataString(stored->object, "resourceVersion")) {
     out.error = kube::staleConflict(type.plural, type.group, name);
     return out;
   }
