@@ -1,7 +1,11 @@
 #include "pkg/sync/secret_data_builder.h"
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <regex>
+#include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -547,11 +551,11 @@ class Build {
         }
         secret_ref.version = version;
       }
-      auto secret = fetcher_.read(*store.client, secret_ref);
+      auto secret = readOnce(*store.client, secret_ref);
       if (!secret.ok()) {
         return retryable(field + ".key", secret.status());
       }
-      data = secret->data;
+      data = (*secret)->data;
     }
     return selectProperty(data, ref.property, field + ".property", path);
   }
@@ -697,7 +701,7 @@ class Build {
         continue;
       }
       const std::string path = api::vaultSecretPath(store.mount, name);
-      auto secret = fetcher_.read(*store.client, {path, std::nullopt});
+      auto secret = readOnce(*store.client, {path, std::nullopt});
       if (!secret.ok()) {
         // ESO skips a listed secret that has no data (deleted or destroyed current version).
         if (secret.status().code() == absl::StatusCode::kNotFound) {
@@ -705,7 +709,7 @@ class Build {
         }
         return retryable(field, secret.status());
       }
-      out.emplace(name, goJson(secret->data));
+      out.emplace(name, goJson((*secret)->data));
     }
     return out;
   }
@@ -764,9 +768,26 @@ class Build {
     return absl::OkStatus();
   }
 
+  using ReadKey = std::tuple<std::string, std::string, std::optional<int64_t>>;
+
+  // `ref` read through the Fetcher once per build: entries naming the same secret (two `data`
+  // keys of one path, a `data` entry and a `dataFrom` extract) see one version of it even when
+  // Vault is written between them and the Fetcher's cache expires or is off. Only successes are
+  // kept; a failed read ends the build.
+  absl::StatusOr<const store::Secret*> readOnce(store::StoreClient& client,
+                                                const store::SecretRef& ref) {
+    ReadKey key{client.identity(), ref.path, ref.version};
+    if (const auto it = reads_.find(key); it != reads_.end()) return &it->second;
+    absl::StatusOr<store::Secret> secret = fetcher_.read(client, ref);
+    if (!secret.ok()) return secret.status();
+    return &reads_.emplace(std::move(key), *std::move(secret)).first->second;
+  }
+
   const api::ExternalSecret& es_;
   StoreClientSource& stores_;
   store::Fetcher& fetcher_;
+  // Successful reads of this build, by identity, path and version (nullopt = current).
+  std::map<ReadKey, store::Secret> reads_;
 };
 
 }  // namespace

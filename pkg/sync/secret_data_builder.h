@@ -79,7 +79,9 @@ struct DesiredSecret {
 //
 // Reads: every secret read goes through `fetcher` (so N ExternalSecrets reading one path of one
 // identity cost one store read per cache window); find's LIST and metadataPolicy Fetch go to the
-// StoreClient directly (the Fetcher caches reads only).
+// StoreClient directly (the Fetcher caches reads only). Within one build() a secret (identity,
+// path, version) is read once, whatever the cache does: every key taken from it comes from one
+// Vault version, never from two writes of the path.
 //
 // Errors: the status message is "<namespace>/<name>: <field>: <reason>", e.g.
 //   prod/app: spec.data[2].remoteRef.property: key "password" not found in secret "secret/app/db"

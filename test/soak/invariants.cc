@@ -115,13 +115,12 @@ void InvariantChecker::observeSecret(
   }
   if (sources.size() > 1) {
     ++mixed_observations_;
-    if (mixed_is_violation_) {
-      std::vector<std::string> from;
-      for (const auto& [path, generation] : sources)
-        from.push_back(absl::StrCat(path, "#", generation));
-      addViolation(absl::StrCat("Secret ", state.secret, " mixes keys of different Vault writes (",
-                                absl::StrJoin(from, ", "), ")"));
+    std::vector<std::string> from;
+    for (const auto& [path, generation] : sources) {
+      from.push_back(absl::StrCat(path, "#", generation));
     }
+    addViolation(absl::StrCat("Secret ", state.secret, " mixes keys of different Vault writes (",
+                              absl::StrJoin(from, ", "), ")"));
   }
   state.secret_seen = true;
   state.last_exists = true;

@@ -31,10 +31,7 @@ inline const std::vector<std::string>& secretKeys() {
 // Thread-safety: not thread-safe; the caller serialises (the soak guards it with a mutex).
 class InvariantChecker {
  public:
-  // `mixed_is_violation`: a Secret whose keys come from two Vault writes of its path breaks an
-  // invariant; otherwise it is only counted (see mixedObservations()).
-  explicit InvariantChecker(std::chrono::milliseconds fault_grace, bool mixed_is_violation = true)
-      : fault_grace_(fault_grace), mixed_is_violation_(mixed_is_violation) {}
+  explicit InvariantChecker(std::chrono::milliseconds fault_grace) : fault_grace_(fault_grace) {}
 
   // --- What the harness did --------------------------------------------------------------
   void recordVaultWrite(const std::string& path, uint64_t generation);
@@ -98,7 +95,6 @@ class InvariantChecker {
                                     const std::string& value) const;
 
   std::chrono::milliseconds fault_grace_;
-  bool mixed_is_violation_;
   uint64_t mixed_observations_ = 0;
   uint64_t violation_count_ = 0;
   std::set<std::string> distinct_violations_;

@@ -117,19 +117,6 @@ TEST_F(InvariantCheckerTest, EmptiedDeletedForeignAndMixedSecretsAreViolations) 
   EXPECT_EQ(checker_.mixedObservations(), 1u);
 }
 
-TEST(InvariantMixedTest, MixedWritesCanBeOnlyCounted) {
-  InvariantChecker checker(seconds(1), /*mixed_is_violation=*/false);
-  checker.recordVaultWrite("app/p0", 1);
-  checker.recordVaultWrite("app/p0", 2);
-  checker.externalSecretCreated("es-0", "sec-0", "app/p0");
-  auto mixed = data("app/p0", 1);
-  mixed["pass"] = vaultValue("app/p0", 2, "pass");
-  checker.observeSecret(Clock::now(), "es-0", mixed);
-  checker.observeSecret(Clock::now(), "es-0", mixed);
-  EXPECT_EQ(checker.mixedObservations(), 2u);
-  EXPECT_THAT(checker.violations(), IsEmpty());
-}
-
 TEST(InvariantRepeatTest, RepeatedViolationsAreListedOnce) {
   InvariantChecker checker(seconds(1));
   checker.addViolation("x");

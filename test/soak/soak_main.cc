@@ -35,9 +35,6 @@ const std::vector<secretsync::common::FlagSpec>& soakFlags() {
        .help = "directory for logs, sockets and mounts (default: a new /tmp/secretsync-soak-*, "
                "removed after a passing run)"},
       {.name = "external-secrets", .help = "ExternalSecrets kept alive (default 12)"},
-      {.name = "mixed-versions-fail",
-       .help = "fail when a Secret holds keys of two Vault writes of one path (default: count)",
-       .boolean = true},
       {.name = "help", .help = "show this help", .boolean = true, .short_name = "h"},
   };
   return *kFlags;
@@ -77,7 +74,6 @@ int main(int argc, char** argv) {
     return usage("--external-secrets: want an integer from 2 to 1000");
   }
   options.secretsync = flags->get("secretsync", SECRETSYNC_BINARY);
-  options.mixed_versions_fail = flags->has("mixed-versions-fail");
   bool own_workdir = false;
   if (flags->has("workdir")) {
     options.workdir = flags->get("workdir");

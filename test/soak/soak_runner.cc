@@ -188,9 +188,7 @@ double secondsOf(Clock::duration d) { return std::chrono::duration<double>(d).co
 class Soak {
  public:
   explicit Soak(SoakOptions options)
-      : options_(std::move(options)),
-        checker_(kFaultGrace, options_.mixed_versions_fail),
-        rng_(options_.seed) {}
+      : options_(std::move(options)), checker_(kFaultGrace), rng_(options_.seed) {}
   ~Soak() { shutdownThreads(); }
 
   absl::Status setUp();

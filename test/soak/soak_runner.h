@@ -24,8 +24,6 @@ struct SoakOptions {
   int vault_paths = 6;
   // After the last fault, Secrets must catch up within this; so must the final check.
   std::chrono::milliseconds convergence_bound{std::chrono::seconds(60)};
-  // A Secret holding keys of two Vault writes of one path fails the run (else it is counted).
-  bool mixed_versions_fail = false;
 };
 
 // Runs the soak: the Kubernetes and Vault doubles in-process over TLS, two `secretsync controller`

@@ -460,8 +460,47 @@ TEST_F(SecretDataBuilderTest, ManyExternalSecretsOneRead) {
     ASSERT_TRUE(built.ok()) << built.status();
   }
   EXPECT_EQ(fetcher_.stats().store_reads, 1u);
-  EXPECT_EQ(fetcher_.stats().reads_requested, 30u);
+  // One request per build: its three entries share one read (see the next test).
+  EXPECT_EQ(fetcher_.stats().reads_requested, 10u);
   EXPECT_EQ(vault_->requestCount("GET", "secret/data/app/db"), 1u);
+}
+
+// Entries of one ExternalSecret that name one secret share one read even with the Fetcher's cache
+// off, so a Vault write between them cannot give the Secret keys of two versions; a pinned
+// version is a different secret and is read on its own.
+TEST_F(SecretDataBuilderTest, OneBuildReadsEachSecretOnceWhateverTheCache) {
+  store::Fetcher uncached(clock_, store::FetcherOptions{.cache_ttl = std::chrono::milliseconds(0)});
+  SecretDataBuilder builder(stores_, uncached);
+  vault_->resetCounters();
+  const auto built = builder.build(externalSecret(R"(apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: app, namespace: prod}
+spec:
+  secretStoreRef: {name: vault}
+  data:
+    - {secretKey: user, remoteRef: {key: app/db, property: username}}
+    - {secretKey: pass, remoteRef: {key: app/db, property: password}}
+    - {secretKey: old, remoteRef: {key: app/db, property: password, version: "1"}}
+  dataFrom:
+    - extract: {key: app/db, property: nested}
+)"));
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_EQ(plain(*built).at("pass"), "pa$$word");
+  EXPECT_EQ(plain(*built).at("old"), "old-password");
+  EXPECT_EQ(uncached.stats().reads_requested, 2u);
+  EXPECT_EQ(vault_->requestCount("GET", "secret/data/app/db"), 2u);
+
+  // A second build reads again: the sharing is per build, not a cache.
+  ASSERT_TRUE(builder
+                  .build(externalSecret(R"(apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: app, namespace: prod}
+spec:
+  secretStoreRef: {name: vault}
+  data: [{secretKey: user, remoteRef: {key: app/db, property: username}}]
+)"))
+                  .ok());
+  EXPECT_EQ(vault_->requestCount("GET", "secret/data/app/db"), 3u);
 }
 
 // The data hash is ESO's: MD5 of Go's "%+v" of map[string][]byte, and it is set on the result.
