@@ -13,10 +13,10 @@
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 #include "pkg/common/absl_view.h"
-#include "pkg/common/json_wipe.h"
 #include "pkg/common/log.h"
 #include "pkg/common/secure_wipe.h"
 #include "pkg/common/status_macros.h"
+#include "pkg/store/read_set.h"
 #include "pkg/store/vault/jwt_source.h"
 
 namespace secretsync::csi {
@@ -362,21 +362,24 @@ absl::Status Provider::mountOrder(const MountOrder& order, v1alpha1::MountRespon
   // vault-csi-provider, so a switch changes no mode. filePermission: 0600 is the way to narrow.
   const uint32_t default_mode = order.permission.value_or(0644);
   size_t total = 0;
+  // Objects naming one secret (several keys of a path, as vault-csi-provider also reads once)
+  // take it from one read: the files of a mount never mix two versions of it. The reads are
+  // zeroed when the mount is done.
+  store::ReadSet reads(fetcher_);
   for (const MountObject& object : order.objects) {
-    absl::StatusOr<store::Secret> secret = fetcher_.read(*identity->store, object.ref);
+    absl::StatusOr<const store::Secret*> secret = reads.read(*identity->store, object.ref);
     if (!secret.ok()) {
       return objectFailure(secret.status(), object);
     }
-    // Our copies of the values are zeroed when this object is done (or has failed); the response
+    // Our copies of the value are zeroed when this object is done (or has failed); the response
     // keeps the file's bytes until gRPC has sent and freed it, which is out of our hands.
     std::string value;
     std::string contents;
     absl::Cleanup wipe_copies = [&] {
-      common::wipeJsonStrings(secret->data);
       common::wipeString(value);
       common::wipeString(contents);
     };
-    ASSIGN_OR_RETURN(value, selectValue(*secret, object));
+    ASSIGN_OR_RETURN(value, selectValue(**secret, object));
     ASSIGN_OR_RETURN(contents, decode(std::move(value), object));
     total += contents.size();
     if (total > options_.max_response_bytes) {
@@ -386,8 +389,8 @@ absl::Status Provider::mountOrder(const MountOrder& order, v1alpha1::MountRespon
     }
     // The KV v2 version when there is one; otherwise a keyed hash of the content, so a change
     // shows without the content (or a guessable hash of it) leaving the process.
-    const std::string version = secret->version > 0
-                                    ? std::to_string(secret->version)
+    const std::string version = (*secret)->version > 0
+                                    ? std::to_string((*secret)->version)
                                     : absl::StrCat("h", store::vault::keyedFingerprint(contents));
     v1alpha1::ObjectVersion* object_version = response->add_object_version();
     object_version->set_id(object.object_name);

@@ -2,10 +2,8 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <regex>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -19,6 +17,7 @@
 #include "pkg/api/vault_provider.h"
 #include "pkg/common/absl_view.h"
 #include "pkg/common/utf8.h"
+#include "pkg/store/read_set.h"
 
 namespace secretsync::sync {
 namespace {
@@ -469,7 +468,7 @@ Result<std::map<std::string, std::string>> renderAll(
 class Build {
  public:
   Build(const api::ExternalSecret& es, StoreClientSource& stores, store::Fetcher& fetcher)
-      : es_(es), stores_(stores), fetcher_(fetcher) {}
+      : es_(es), stores_(stores), reads_(fetcher) {}
 
   absl::StatusOr<DesiredSecret> run() {
     ByteMap data;
@@ -551,7 +550,7 @@ class Build {
         }
         secret_ref.version = version;
       }
-      auto secret = readOnce(*store.client, secret_ref);
+      auto secret = reads_.read(*store.client, secret_ref);
       if (!secret.ok()) {
         return retryable(field + ".key", secret.status());
       }
@@ -701,7 +700,7 @@ class Build {
         continue;
       }
       const std::string path = api::vaultSecretPath(store.mount, name);
-      auto secret = readOnce(*store.client, {path, std::nullopt});
+      auto secret = reads_.read(*store.client, {path, std::nullopt});
       if (!secret.ok()) {
         // ESO skips a listed secret that has no data (deleted or destroyed current version).
         if (secret.status().code() == absl::StatusCode::kNotFound) {
@@ -768,26 +767,10 @@ class Build {
     return absl::OkStatus();
   }
 
-  using ReadKey = std::tuple<std::string, std::string, std::optional<int64_t>>;
-
-  // `ref` read through the Fetcher once per build: entries naming the same secret (two `data`
-  // keys of one path, a `data` entry and a `dataFrom` extract) see one version of it even when
-  // Vault is written between them and the Fetcher's cache expires or is off. Only successes are
-  // kept; a failed read ends the build.
-  absl::StatusOr<const store::Secret*> readOnce(store::StoreClient& client,
-                                                const store::SecretRef& ref) {
-    ReadKey key{client.identity(), ref.path, ref.version};
-    if (const auto it = reads_.find(key); it != reads_.end()) return &it->second;
-    absl::StatusOr<store::Secret> secret = fetcher_.read(client, ref);
-    if (!secret.ok()) return secret.status();
-    return &reads_.emplace(std::move(key), *std::move(secret)).first->second;
-  }
-
   const api::ExternalSecret& es_;
   StoreClientSource& stores_;
-  store::Fetcher& fetcher_;
-  // Successful reads of this build, by identity, path and version (nullopt = current).
-  std::map<ReadKey, store::Secret> reads_;
+  // Every entry naming one secret takes it from one read: the Secret never mixes two versions.
+  store::ReadSet reads_;
 };
 
 }  // namespace

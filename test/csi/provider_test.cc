@@ -86,7 +86,6 @@ class CsiProviderTest : public ::testing::Test {
     if (options.default_vault_address.empty()) {
       options.default_vault_address = vault_->baseUrl();
     }
-    options.fetcher.cache_ttl = std::chrono::milliseconds(5000);
     provider_ = std::make_unique<Provider>(clock_, std::move(options));
     auto server = ProviderServer::start(socket_path_, *provider_);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -199,6 +198,30 @@ TEST_F(CsiProviderTest, SecretKeyWholeSecretPinnedVersionAndModes) {
   EXPECT_EQ(result.response.object_version_size(), 3);
   EXPECT_FALSE(result.response.has_error());
   expectCleanLog({p.tokens.at("vault"), "hunter2"});
+}
+
+// Objects of one mount naming one secret share one read even with the cache off, so the files of a
+// mount never mix two versions of a path; a pinned version is its own read.
+TEST_F(CsiProviderTest, OneMountReadsEachSecretOnceWhateverTheCache) {
+  ProviderOptions options;
+  options.fetcher.cache_ttl = std::chrono::milliseconds(0);
+  startProvider(std::move(options));
+  const std::string objects = R"(
+- {objectName: user, secretPath: secret/data/app/db, secretKey: user}
+- {objectName: password, secretPath: secret/app/db, secretKey: password}
+- {objectName: db.json, secretPath: secret/data/app/db}
+- {objectName: old, secretPath: "secret/data/app/db?version=1", secretKey: password}
+)";
+  vault_->resetCounters();
+  const MountResult first = mount("app", objects, pod());
+  ASSERT_TRUE(first.status.ok()) << first.status.error_message();
+  EXPECT_EQ(first.file("password"), "hunter2-v2");
+  EXPECT_EQ(first.file("old"), "hunter2-v1");
+  EXPECT_EQ(vault_->requestCount("GET", "secret/data/app/db"), 2u);
+
+  // Not a cache: the next mount reads again.
+  ASSERT_TRUE(mount("app", objects, pod()).status.ok());
+  EXPECT_EQ(vault_->requestCount("GET", "secret/data/app/db"), 4u);
 }
 
 TEST_F(CsiProviderTest, Base64HexAndNonStringValues) {

@@ -9,78 +9,14 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "test/mocks/store/fake_store_client.h"
 #include "test/mocks/store/vault/auth_fakes.h"
 #include "test/support/manual_clock.h"
 
 namespace secretsync::store {
 namespace {
 
-// A StoreClient for one identity serving fixed data per path (the version is echoed back), with an
-// optional gate to hold reads and scripted failures.
-//
-// Thread-safety: all methods are safe from any thread.
-class FakeStoreClient final : public StoreClient {
- public:
-  explicit FakeStoreClient(std::string identity) : identity_(std::move(identity)) {}
-
-  void put(const std::string& path, nlohmann::json data) {
-    std::lock_guard lock(mu_);
-    data_[path] = std::move(data);
-  }
-  // The next `n` reads fail with `status`.
-  void failNext(int n, absl::Status status) {
-    std::lock_guard lock(mu_);
-    failures_ = n;
-    failure_ = std::move(status);
-  }
-  void holdReadsAt(test::AuthGate* gate) { gate_ = gate; }
-
-  absl::StatusOr<Secret> read(const SecretRef& ref) override {
-    ++reads_;
-    if (test::AuthGate* gate = gate_.load(); gate != nullptr) {
-      gate->wait();
-    }
-    std::lock_guard lock(mu_);
-    refs_.push_back(ref);
-    if (failures_ > 0) {
-      --failures_;
-      return failure_;
-    }
-    const auto it = data_.find(ref.path);
-    if (it == data_.end()) {
-      return notFoundError(NotFoundReason::Missing, "no secret at " + ref.path);
-    }
-    Secret secret;
-    secret.data = it->second;
-    secret.version = ref.version.value_or(7);
-    return secret;
-  }
-  absl::StatusOr<SecretMetadata> readMetadata(std::string_view) override {
-    return absl::UnimplementedError("not in this fake");
-  }
-  absl::StatusOr<std::vector<std::string>> list(std::string_view, bool) override {
-    return absl::UnimplementedError("not in this fake");
-  }
-  absl::Status validate() override { return absl::OkStatus(); }
-  std::optional<std::chrono::seconds> credentialsTtl() const override { return std::nullopt; }
-  const std::string& identity() const override { return identity_; }
-
-  int reads() const { return reads_.load(); }
-  std::vector<SecretRef> refs() const {
-    std::lock_guard lock(mu_);
-    return refs_;
-  }
-
- private:
-  const std::string identity_;
-  std::atomic<int> reads_{0};
-  std::atomic<test::AuthGate*> gate_{nullptr};
-  mutable std::mutex mu_;
-  std::map<std::string, nlohmann::json> data_;
-  std::vector<SecretRef> refs_;
-  int failures_ = 0;
-  absl::Status failure_;
-};
+using secretsync::test::FakeStoreClient;
 
 class FetcherTest : public ::testing::Test {
  protected:
