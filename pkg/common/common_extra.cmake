@@ -18,6 +18,10 @@ add_library(token_bucket_lib token_bucket.cc)
 add_library(json_wipe_lib json_wipe.cc)
 target_link_libraries(json_wipe_lib PUBLIC nlohmann_json::nlohmann_json)
 
+# token_file_lib: a credential file re-read when it changes (service-account tokens).
+add_library(token_file_lib token_file.cc)
+target_link_libraries(token_file_lib PUBLIC absl::status absl::statusor absl::strings)
+
 # json_fields_lib: type-checked member reads of outside JSON (never throw on a wrong type).
 add_library(json_fields_lib json_fields.cc)
 target_link_libraries(json_fields_lib PUBLIC nlohmann_json::nlohmann_json)

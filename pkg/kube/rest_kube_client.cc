@@ -12,14 +12,14 @@
 #include "absl/time/time.h"
 #include "pkg/common/absl_view.h"
 #include "pkg/common/http/curl_http_client.h"
+#include "pkg/common/http/url_escape.h"
 #include "pkg/common/json_depth.h"
 #include "pkg/common/json_fields.h"
 #include "pkg/common/status_macros.h"
+#include "pkg/common/token_file.h"
 #include "pkg/common/utf8.h"
 #include "pkg/kube/api_error.h"
 #include "pkg/kube/watch_decoder.h"
-#include "pkg/store/vault/http_vault_transport.h"
-#include "pkg/store/vault/jwt_source.h"
 
 namespace secretsync::kube {
 
@@ -47,7 +47,7 @@ struct RestKubeClient::Call {
 };
 
 // The bearer token: fixed, or read from a file that rotates. The file is looked at again after
-// `interval` (or at once when forced after a 401); FileJwtSource re-reads it only when it changed.
+// `interval` (or at once when forced after a 401); TokenFile re-reads it only when it changed.
 //
 // Thread-safety: token() may be called from many threads at once.
 class RestKubeClient::TokenSource {
@@ -55,7 +55,7 @@ class RestKubeClient::TokenSource {
   TokenSource(common::SecretString fixed, std::string file, common::Clock& clock,
               std::chrono::seconds interval)
       : fixed_(std::move(fixed)), clock_(clock), interval_(interval) {
-    if (!file.empty()) file_ = std::make_unique<store::vault::FileJwtSource>(std::move(file));
+    if (!file.empty()) file_ = std::make_unique<common::TokenFile>(std::move(file), "token");
   }
 
   bool fromFile() const { return file_ != nullptr; }
@@ -66,7 +66,7 @@ class RestKubeClient::TokenSource {
     std::lock_guard lock(mu_);
     const common::MonotonicTime now = clock_.monotonicNow();
     if (force || !read_at_.has_value() || now - *read_at_ >= interval_) {
-      absl::StatusOr<common::SecretString> read = file_->jwt();
+      absl::StatusOr<common::SecretString> read = file_->read();
       if (!read.ok()) {
         // Keep using the last good token: a rotation caught mid-swap should not fail requests.
         if (cached_.empty()) {
@@ -83,7 +83,7 @@ class RestKubeClient::TokenSource {
 
  private:
   const common::SecretString fixed_;
-  std::unique_ptr<store::vault::FileJwtSource> file_;
+  std::unique_ptr<common::TokenFile> file_;
   common::Clock& clock_;
   const std::chrono::seconds interval_;
   std::mutex mu_;
@@ -137,8 +137,8 @@ absl::Status checkSegment(std::string_view field, std::string_view value, bool r
 
 void appendQuery(std::string& target, std::string_view key, std::string_view value) {
   absl::StrAppend(&target, target.find('?') == std::string::npos ? "?" : "&",
-                  store::vault::escapeQueryComponent(key), "=",
-                  store::vault::escapeQueryComponent(value));
+                  common::http::escapeQueryComponent(key), "=",
+                  common::http::escapeQueryComponent(value));
 }
 
 void collectStrings(const json& value, std::vector<std::string>& out) {

@@ -21,3 +21,7 @@ secretsync_add_test(json_wipe_test
 secretsync_add_test(json_fields_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/json_fields_test.cc
   LIBS json_fields_lib)
+
+secretsync_add_test(token_file_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/token_file_test.cc
+  LIBS token_file_lib)

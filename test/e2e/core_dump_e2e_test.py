@@ -48,10 +48,10 @@ class CoreDumpTest(unittest.TestCase):
                             "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")}
         if allow is not None:
             env["SECRETSYNC_ALLOW_CORE_DUMPS"] = allow
-        # AddressSanitizer clears the core limit itself by default; stop it, so the limit seen is
-        # the one secretsync set (the option is ignored by a build without ASan).
-        env["ASAN_OPTIONS"] = ":".join(
-            filter(None, [env.get("ASAN_OPTIONS", ""), "disable_coredump=0"]))
+        # AddressSanitizer and ThreadSanitizer clear the core limit themselves by default; stop
+        # them, so the limit seen is the one secretsync set (ignored by a build without them).
+        for name in ("ASAN_OPTIONS", "TSAN_OPTIONS"):
+            env[name] = ":".join(filter(None, [env.get(name, ""), "disable_coredump=0"]))
         with tempfile.TemporaryDirectory() as work:
             socket = os.path.join(work, "secretsync.sock")
             process = subprocess.Popen(

@@ -10,6 +10,7 @@ add_library(vault_auth_lib
 target_link_libraries(vault_auth_lib PUBLIC
   vault_transport_lib
   common_lib
+  token_file_lib
   absl::status
   absl::statusor
   absl::strings

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/http/url_escape.h"
 #include "pkg/common/json_depth.h"
 #include "pkg/common/secure_wipe.h"
 
@@ -25,17 +26,6 @@ std::string trimTrailingSlashes(std::string address) {
     address.pop_back();
   }
   return address;
-}
-
-bool isUnreserved(unsigned char c) {
-  return absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-void appendPercentEncoded(std::string& out, unsigned char c) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  out.push_back('%');
-  out.push_back(kHex[c >> 4]);
-  out.push_back(kHex[c & 0x0F]);
 }
 
 // The metrics label of a call: its template, or the first segment so "secret/data/x" and
@@ -146,33 +136,8 @@ bool isRetryableTransportError(const absl::Status& status) {
 }
 
 std::string escapeVaultPath(std::string_view path) {
-  std::string out;
-  out.reserve(path.size());
-  for (const char ch : path) {
-    const auto c = static_cast<unsigned char>(ch);
-    // Go's shouldEscape(c, encodePath) keeps these sub-delimiters; Vault paths use some of them.
-    if (isUnreserved(c) || c == '/' || c == '$' || c == '&' || c == '+' || c == ',' || c == ':' ||
-        c == ';' || c == '=' || c == '@') {
-      out.push_back(ch);
-    } else {
-      appendPercentEncoded(out, c);
-    }
-  }
-  return out;
-}
-
-std::string escapeQueryComponent(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (const char ch : value) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (isUnreserved(c)) {
-      out.push_back(ch);
-    } else {
-      appendPercentEncoded(out, c);
-    }
-  }
-  return out;
+  // Go's shouldEscape(c, encodePath) keeps these sub-delimiters; Vault paths use some of them.
+  return common::http::percentEncode(path, "/$&+,:;=@");
 }
 
 absl::StatusOr<common::http::HttpResponse> HttpVaultTransport::sendWithRetries(
@@ -275,7 +240,8 @@ std::string HttpVaultTransport::urlFor(const VaultCall& call) const {
   std::string url = absl::StrCat(base_url_, "/v1/", escapeVaultPath(path));
   const char* separator = "?";
   for (const auto& [key, value] : call.query) {
-    absl::StrAppend(&url, separator, escapeQueryComponent(key), "=", escapeQueryComponent(value));
+    absl::StrAppend(&url, separator, common::http::escapeQueryComponent(key), "=",
+                    common::http::escapeQueryComponent(value));
     separator = "&";
   }
   return url;

@@ -131,7 +131,4 @@ absl::StatusOr<nlohmann::json> parseReplyBody(std::string_view body);
 // Percent-encodes a Vault path for a URL, keeping "/" and the characters Go's url.PathEscape keeps.
 std::string escapeVaultPath(std::string_view path);
 
-// Percent-encodes one query key or value (RFC 3986 unreserved characters kept).
-std::string escapeQueryComponent(std::string_view value);
-
 }  // namespace secretsync::store::vault

@@ -1,54 +1,23 @@
 #include "pkg/store/vault/jwt_source.h"
 
-#include <algorithm>
 #include <array>
 #include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <random>
 #include <utility>
 
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "pkg/common/absl_view.h"
-#include "pkg/common/secure_wipe.h"
 
 namespace secretsync::store::vault {
 namespace {
 
-// A service-account JWT is a few KiB; anything far larger is not a token file.
-constexpr int64_t kMaxJwtFileBytes = 1 << 20;
-
-// Owns a file descriptor.
-class ScopedFd {
- public:
-  explicit ScopedFd(int fd) : fd_(fd) {}
-  ~ScopedFd() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 using common::av;
-
-std::string errnoText(int error) { return std::strerror(error); }
 
 // The per-process HMAC key: 32 random bytes drawn once.
 const std::array<unsigned char, 32>& processKey() {
@@ -91,87 +60,11 @@ std::string keyedFingerprint(std::string_view secret) {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest.data()), 8));
 }
 
-FileJwtSource::FileJwtSource(std::string path) : path_(std::move(path)) {}
+FileJwtSource::FileJwtSource(std::string path) : file_(std::move(path), "JWT") {}
 
-std::string FileJwtSource::describe() const { return absl::StrCat("file:", path_); }
+std::string FileJwtSource::describe() const { return absl::StrCat("file:", file_.path()); }
 
-absl::StatusOr<common::SecretString> FileJwtSource::jwt() {
-  struct stat info {};
-  if (::stat(path_.c_str(), &info) != 0) {
-    const int error = errno;
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot stat JWT file ", path_, ": ", errnoText(error)));
-  }
-  const auto stampOf = [](const struct stat& st) {
-    return FileStamp{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
-                     static_cast<int64_t>(st.st_size),
-                     static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
-                         static_cast<int64_t>(st.st_mtim.tv_nsec)};
-  };
-
-  std::lock_guard lock(mu_);
-  if (stamp_.has_value() && *stamp_ == stampOf(info)) {
-    return cached_;
-  }
-
-  // Changed (or first call): read through one descriptor and take the stamp from it, so the stamp
-  // cached always belongs to the content cached even if the file is swapped meanwhile.
-  ScopedFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    const int error = errno;
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot open JWT file ", path_, ": ", errnoText(error)));
-  }
-  struct stat opened {};
-  if (::fstat(fd.get(), &opened) != 0) {
-    const int error = errno;
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot stat JWT file ", path_, ": ", errnoText(error)));
-  }
-  if (!S_ISREG(opened.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat("JWT file ", path_, " is not a file"));
-  }
-  if (opened.st_size > kMaxJwtFileBytes) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("JWT file ", path_, " is larger than ", kMaxJwtFileBytes, " bytes"));
-  }
-
-  // The file is a credential: sized up front so growing never frees a partial copy, and both
-  // buffers zeroed on every way out.
-  std::string content;
-  content.reserve(static_cast<size_t>(std::max<off_t>(opened.st_size, 0)) + 1);
-  std::array<char, 4096> buffer{};
-  absl::Cleanup wipe_buffers = [&content, &buffer] {
-    common::wipeString(content);
-    common::secureWipe(buffer.data(), buffer.size());
-  };
-  while (true) {
-    const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-    if (n < 0) {
-      const int error = errno;
-      if (error == EINTR) {
-        continue;
-      }
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot read JWT file ", path_, ": ", errnoText(error)));
-    }
-    if (n == 0) {
-      break;
-    }
-    content.append(buffer.data(), static_cast<size_t>(n));
-    if (static_cast<int64_t>(content.size()) > kMaxJwtFileBytes) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("JWT file ", path_, " is larger than ", kMaxJwtFileBytes, " bytes"));
-    }
-  }
-  const absl::string_view trimmed = absl::StripAsciiWhitespace(content);
-  if (trimmed.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat("JWT file ", path_, " is empty"));
-  }
-  cached_ = common::SecretString(std::string(trimmed));
-  stamp_ = stampOf(opened);
-  return cached_;
-}
+absl::StatusOr<common::SecretString> FileJwtSource::jwt() { return file_.read(); }
 
 StaticJwtSource::StaticJwtSource(common::SecretString jwt, std::string label)
     : jwt_(std::move(jwt)),

@@ -1,28 +1,22 @@
 #pragma once
 
-#include <cstdint>
 #include <functional>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "pkg/common/secret_string.h"
+#include "pkg/common/token_file.h"
 #include "pkg/store/vault/auth.h"
 
 namespace secretsync::store::vault {
 
 // Reads a JWT from a file: the pod's projected service-account token
-// (/var/run/secrets/kubernetes.io/serviceaccount/token) or any mounted token file. The kubelet
-// rotates such files by swapping a symlink, so each jwt() stats the path (device, inode, size,
-// mtime) and re-reads the file only when one of them changed; otherwise it returns the cached JWT.
-// Surrounding whitespace (a trailing newline from `echo`) is trimmed.
+// (/var/run/secrets/kubernetes.io/serviceaccount/token) or any mounted token file, re-read only
+// when it changed (common::TokenFile: rotation by symlink swap, trimming, zeroed buffers).
 // Errors: kFailedPrecondition for a missing, unreadable or empty file; messages name the path.
 //
-// Thread-safety: jwt() may be called from many threads at once (an internal mutex guards the
-// cache); describe() is immutable.
+// Thread-safety: jwt() may be called from many threads at once; describe() is immutable.
 class FileJwtSource final : public JwtSource {
  public:
   explicit FileJwtSource(std::string path);
@@ -32,19 +26,7 @@ class FileJwtSource final : public JwtSource {
   std::string describe() const override;
 
  private:
-  // What identifies one version of the file without reading it.
-  struct FileStamp {
-    uint64_t device = 0;
-    uint64_t inode = 0;
-    int64_t size = 0;
-    int64_t mtime_ns = 0;
-    friend bool operator==(const FileStamp&, const FileStamp&) = default;
-  };
-
-  const std::string path_;
-  std::mutex mu_;
-  std::optional<FileStamp> stamp_ ABSL_GUARDED_BY(mu_);
-  common::SecretString cached_ ABSL_GUARDED_BY(mu_);
+  common::TokenFile file_;
 };
 
 // A fixed JWT (from a Kubernetes Secret the caller read, or a test).

@@ -13,5 +13,5 @@ add_library(vault_kv_lib
   ${CMAKE_CURRENT_LIST_DIR}/vault_kv_client.cc
 )
 target_link_libraries(vault_kv_lib PUBLIC vault_transport_lib store_interface
-  absl::status absl::statusor absl::strings absl::synchronization
+  absl::status absl::statusor absl::strings Threads::Threads
   nlohmann_json::nlohmann_json)

@@ -1,6 +1,7 @@
 #include "pkg/store/vault/vault_kv_client.h"
 
 #include <algorithm>
+#include <mutex>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -144,7 +145,7 @@ absl::StatusOr<VaultKvClient::Mount> VaultKvClient::preflight(const std::string&
   ASSIGN_OR_RETURN(VaultReply reply, callWithToken(std::move(call)));
   if (reply.status == 404) {
     // Servers without the endpoint (very old ones): KV v1, as the CLI decides.
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     preflight_unsupported_ = true;
     return Mount{"", 1};
   }
@@ -185,7 +186,7 @@ absl::StatusOr<VaultKvClient::Mount> VaultKvClient::mountFor(const std::string& 
 
   std::optional<Mount> found;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     if (preflight_unsupported_) {
       found = Mount{"", 1};
     } else {
@@ -202,7 +203,7 @@ absl::StatusOr<VaultKvClient::Mount> VaultKvClient::mountFor(const std::string& 
   if (!found.has_value()) {
     ASSIGN_OR_RETURN(Mount mount, preflight(path));
     if (!mount.path.empty()) {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard lock(mu_);
       const bool known = std::any_of(mounts_.begin(), mounts_.end(),
                                      [&](const Mount& m) { return m.path == mount.path; });
       if (!known) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -8,7 +9,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "pkg/store/store_client.h"
 #include "pkg/store/vault/auth.h"
 #include "pkg/store/vault/kv_response.h"
@@ -84,7 +84,7 @@ class VaultKvClient final : public StoreClient {
   // options_.mount with one trailing "/", or "".
   const std::string fixed_mount_;
 
-  absl::Mutex mu_;
+  std::mutex mu_;
   // Mounts the preflight reported, keyed by mount path ("team/kv/").
   std::vector<Mount> mounts_ ABSL_GUARDED_BY(mu_);
   // The server has no preflight endpoint (404): every path is KV v1, as the CLI assumes.

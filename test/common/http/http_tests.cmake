@@ -15,3 +15,6 @@ if(TARGET test_http_server_lib)
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/http_client_pool_test.cc
     LIBS http_client_pool_lib test_http_server_lib)
 endif()
+secretsync_add_test(url_escape_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/url_escape_test.cc
+  LIBS http_lib)

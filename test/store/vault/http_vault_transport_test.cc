@@ -334,10 +334,9 @@ TEST(ParseReplyBodyTest, Cases) {
   EXPECT_TRUE(parseReplyBody("\"" + std::string(1000, '[') + "\\\"\"").ok());
 }
 
-TEST(EscapeTest, PathAndQuery) {
+TEST(EscapeTest, VaultPathKeepsSlashesAndGosPathSubDelimiters) {
   EXPECT_EQ(escapeVaultPath("a/b c/d?e#f%"), "a/b%20c/d%3Fe%23f%25");
   EXPECT_EQ(escapeVaultPath("k8s:ns@x=1,y;z&$+"), "k8s:ns@x=1,y;z&$+");
-  EXPECT_EQ(escapeQueryComponent("a b&c=d/e"), "a%20b%26c%3Dd%2Fe");
 }
 
 TEST(RetryPolicyTest, Predicates) {
