@@ -2,6 +2,8 @@
 # Fuzz campaigns with clang's libFuzzer (ASan+UBSan) over every parser of outside input.
 #
 #   scripts/fuzz.sh [RUNS] [TARGET...]
+#   MAX_LEN=4096 scripts/fuzz.sh ...   caps input size (libFuzzer's -max_len; default: guessed from
+#                                      the corpus, which for big seed files makes runs slow)
 #
 # Builds the targets in build-fuzz, runs each for RUNS executions (default 10,000,000) on a
 # scratch copy of its checked-in corpus, then merges what found new coverage back into
@@ -44,7 +46,7 @@ for target in "${targets[@]}"; do
   cp "$checked_in"/* "$scratch"/
   start=$(date +%s)
   set +e
-  build-fuzz/test/fuzz/"$target" -runs="$runs" -rss_limit_mb=4096 \
+  build-fuzz/test/fuzz/"$target" -runs="$runs" -rss_limit_mb=4096 ${MAX_LEN:+-max_len=$MAX_LEN} \
     -timeout=30 -print_final_stats=1 -artifact_prefix="$work/$name-crashes/" "$scratch" \
     >"$work/$name.log" 2>&1
   rc=$?

@@ -41,6 +41,7 @@
 #include "test/support/kube_double/kube_double.h"
 #include "test/support/kube_double/kubeconfig.h"
 #include "test/support/kube_double/seed.h"
+#include "test/support/manifest_fixtures.h"
 #include "test/support/vault_double/auth_kubernetes.h"
 #include "test/support/vault_double/seed.h"
 #include "test/support/vault_double/vault_double.h"
@@ -231,25 +232,9 @@ class ObservabilityE2eTest : public ::testing::Test {
     ASSERT_TRUE(kube.ok()) << kube.status();
     kube_ = *std::move(kube);
     kube_->addToken("e2e-admin-token", "e2e-admin");
-    const std::string seed = R"(
-apiVersion: v1
-kind: Secret
-metadata: {name: vault-token, namespace: default}
-stringData: {token: hvs.demo-app-token}
----
-apiVersion: external-secrets.io/v1
-kind: SecretStore
-metadata: {name: vault, namespace: default}
-spec:
-  provider:
-    vault:
-      server: )" + vault_->baseUrl() +
-                             R"(
-      path: secret
-      version: v2
-      auth: {tokenSecretRef: {name: vault-token, key: token}}
----
-apiVersion: external-secrets.io/v1
+    const std::string seed =
+        test::tokenStoreManifests("default", vault_->baseUrl(), "hvs.demo-app-token") +
+        R"(apiVersion: external-secrets.io/v1
 kind: ExternalSecret
 metadata: {name: db, namespace: default}
 spec:

@@ -19,28 +19,15 @@
 #include "gtest/gtest.h"
 #include "pkg/sync/manifest_set.h"
 #include "test/hostile/hostile_table.h"
+#include "test/support/manifest_fixtures.h"
 
 namespace secretsync::hostile {
 namespace {
 
 // A good ExternalSecret, its store and the store's token: what must survive every row.
-constexpr char kGoodFile[] = R"(apiVersion: v1
-kind: Secret
-metadata: {name: vault-token, namespace: default}
-stringData: {token: SENTINEL-GOOD-TOKEN}
----
-apiVersion: external-secrets.io/v1
-kind: SecretStore
-metadata: {name: vault, namespace: default}
-spec:
-  provider:
-    vault:
-      server: https://vault.example:8200
-      path: secret
-      version: v2
-      auth: {tokenSecretRef: {name: vault-token, key: token}}
----
-apiVersion: external-secrets.io/v1
+std::string goodFile() {
+  return test::tokenStoreManifests("default", "https://vault.example:8200", "SENTINEL-GOOD-TOKEN") +
+         R"(apiVersion: external-secrets.io/v1
 kind: ExternalSecret
 metadata: {name: good, namespace: default}
 spec:
@@ -48,6 +35,7 @@ spec:
   target: {name: good}
   data: [{secretKey: password, remoteRef: {key: app/db, property: password}}]
 )";
+}
 
 // The head of an ExternalSecret named `name` whose spec continues with `spec_rest` (YAML lines,
 // indented two spaces).
@@ -261,7 +249,7 @@ TEST_P(ManifestHostileTest, NamedFindingNoLeakBatchStillLoads) {
   const ManifestRow& row = GetParam();
   LogCapture log;
   // The good file first, so a duplicate in the hostile one is the one refused.
-  const std::string good = write("a-good.yaml", kGoodFile);
+  const std::string good = write("a-good.yaml", goodFile());
   const std::string hostile = write("hostile.yaml", row.text());
   const sync::ManifestSet set = sync::loadManifests({good, hostile});
   const std::vector<sync::ValidationFinding> findings = sync::validateManifests(set);

@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pkg/common/read_file.h"
+#include "test/support/manifest_fixtures.h"
 #include "test/support/manual_clock.h"
 #include "test/support/vault_double/vault_double.h"
 #include "test/sync/sync_test_util.h"
@@ -36,22 +37,9 @@ class FileSyncTest : public ::testing::Test {
     ASSERT_TRUE(vault.ok()) << vault.status();
     vault_ = *std::move(vault);
     ASSERT_TRUE(vault_->putSecret("secret", "app/db", {{"user", "app"}, {"password", "pw1"}}).ok());
-    std::ofstream(dir_ + "/manifests.yaml") << R"(apiVersion: v1
-kind: Secret
-metadata: {name: vault-token, namespace: apps}
-stringData: {token: root}
----
-apiVersion: external-secrets.io/v1
-kind: SecretStore
-metadata: {name: vault, namespace: apps}
-spec:
-  provider:
-    vault:
-      server: )" + vault_->baseUrl() + R"(
-      path: secret
-      auth: {tokenSecretRef: {name: vault-token, key: token}}
----
-apiVersion: external-secrets.io/v1
+    std::ofstream(dir_ + "/manifests.yaml")
+        << test::tokenStoreManifests("apps", vault_->baseUrl(), "root") +
+               R"(apiVersion: external-secrets.io/v1
 kind: ExternalSecret
 metadata: {name: db, namespace: apps}
 spec:
