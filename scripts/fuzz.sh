@@ -64,8 +64,8 @@ for target in "${targets[@]}"; do
     tail -60 "$work/$name.log" >&2
   fi
   # Keep only the inputs that add coverage over what is checked in.
-  build-fuzz/test/fuzz/"$target" -merge=1 "$checked_in" "$scratch" \
-    >"$work/$name-merge.log" 2>&1 || true
+  build-fuzz/test/fuzz/"$target" -merge=1 -artifact_prefix="$work/$name-merge-" \
+    "$checked_in" "$scratch" >"$work/$name-merge.log" 2>&1 || true
   printf '%-28s %12s execs %6ss %8s exec/s  corpus %4s files  crashes %s\n' "$target" \
     "${executed:-?}" "$seconds" "$(( ${executed:-0} / (seconds > 0 ? seconds : 1) ))" \
     "$(ls "$checked_in" | wc -l)" "$crashes"
