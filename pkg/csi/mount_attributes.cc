@@ -10,7 +10,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "pkg/common/absl_view.h"
@@ -122,28 +121,9 @@ std::optional<uint32_t> parseMode(std::string_view text) {
   return static_cast<uint32_t>(value);
 }
 
-// vault-csi-provider's secretPath is the Vault API path: KV v2 users write "secret/data/app".
-// Our store client takes "secret/app" and inserts `data/` itself after finding the mount, so the
-// first `data` segment after the first segment is dropped. A KV v1 secret under a folder named
-// `data` is the price; the README says so.
-std::string dropKvV2DataSegment(std::string path) {
-  const std::vector<std::string> segments = absl::StrSplit(av(path), '/');
-  for (size_t i = 1; i + 1 < segments.size(); ++i) {
-    if (segments[i] == "data") {
-      std::vector<std::string> kept;
-      for (size_t j = 0; j < segments.size(); ++j) {
-        if (j != i) {
-          kept.push_back(segments[j]);
-        }
-      }
-      return absl::StrJoin(kept, "/");
-    }
-  }
-  return path;
-}
-
 // vault-csi-provider's secretPath (and Deckhouse's source.path, which its controller copies into
-// one) as a SecretRef: "?version=N" pins a version, the KV v2 `data` segment is dropped.
+// one) as a SecretRef: "?version=N" pins a version; the path stays Vault's API path (the provider
+// drops KV v2's `data` segment once the store knows the mount's version).
 // @return kInvalidArgument with the problem only; callers prefix the field.
 absl::StatusOr<store::SecretRef> compileSecretPath(const std::string& secret_path) {
   ASSIGN_OR_RETURN(store::SecretRef ref, store::parseSecretRef(secret_path));
@@ -151,7 +131,6 @@ absl::StatusOr<store::SecretRef> compileSecretPath(const std::string& secret_pat
     return absl::InvalidArgumentError(absl::StrCat(
         "\"", secret_path, "\" must name a secret, without a leading or trailing \"/\""));
   }
-  ref.path = dropKvV2DataSegment(std::move(ref.path));
   return ref;
 }
 

@@ -46,8 +46,8 @@ struct MountObject {
   std::string object_name;
   // `secretPath` (SecretsStoreImport: `source.path`) as written, for messages.
   std::string secret_path;
-  // What to read. vault-csi-provider users write KV v2 API paths ("secret/data/app"); the `data`
-  // segment after the mount is dropped here because the store client inserts it itself.
+  // What to read, as Vault's API path: vault-csi-provider users write "secret/data/app" on KV v2.
+  // The provider turns it into the store's path (VaultStore::pathFromApiPath) before reading.
   store::SecretRef ref;
   // Unset: the whole secret data as a JSON object.
   std::optional<std::string> secret_key;

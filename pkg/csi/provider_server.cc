@@ -367,7 +367,14 @@ absl::Status Provider::mountOrder(const MountOrder& order, v1alpha1::MountRespon
   // zeroed when the mount is done.
   store::ReadSet reads(fetcher_);
   for (const MountObject& object : order.objects) {
-    absl::StatusOr<const store::Secret*> secret = reads.read(*identity->store, object.ref);
+    // secretPath is Vault's API path; only the store knows whether its mount is KV v2 and so
+    // whether a `data` segment after the mount is the API's or the key's own.
+    absl::StatusOr<std::string> path = identity->store->pathFromApiPath(object.ref.path);
+    if (!path.ok()) {
+      return objectFailure(path.status(), object);
+    }
+    absl::StatusOr<const store::Secret*> secret =
+        reads.read(*identity->store, store::SecretRef{*std::move(path), object.ref.version});
     if (!secret.ok()) {
       return objectFailure(secret.status(), object);
     }

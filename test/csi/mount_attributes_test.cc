@@ -84,7 +84,7 @@ TEST(MountAttributesTest, ParsesTheDriversAttributes) {
   const MountObject& object = order->objects[0];
   EXPECT_EQ(object.object_name, "db-password");
   EXPECT_EQ(object.secret_path, "secret/data/app/db");
-  EXPECT_EQ(object.ref.path, "secret/app/db");  // KV v2 API path → store path
+  EXPECT_EQ(object.ref.path, "secret/data/app/db");  // the API path; the provider maps it
   EXPECT_FALSE(object.ref.version.has_value());
   EXPECT_EQ(object.secret_key, "password");
   EXPECT_EQ(object.encoding, Encoding::kUtf8);
@@ -160,7 +160,7 @@ TEST(MountAttributesTest, ObjectFields) {
 )");
   ASSERT_TRUE(order.ok()) << order.status();
   ASSERT_EQ(order->objects.size(), 4u);
-  EXPECT_EQ(order->objects[0].ref.path, "secret/tls");
+  EXPECT_EQ(order->objects[0].ref.path, "secret/data/tls");
   EXPECT_EQ(order->objects[0].ref.version, 3);
   EXPECT_EQ(order->objects[0].secret_key, "cert");
   EXPECT_EQ(order->objects[0].encoding, Encoding::kBase64);
@@ -174,12 +174,13 @@ TEST(MountAttributesTest, ObjectFields) {
   EXPECT_EQ(order->objects[3].encoding, Encoding::kUtf8);
 }
 
-TEST(MountAttributesTest, DataSegmentOnlyDroppedAfterTheFirstSegment) {
+// The parser keeps Vault's API path: only the store knows whether a `data` segment is KV v2's.
+TEST(MountAttributesTest, PathsStayAsWritten) {
   auto order = parseObjects(
-      "- {objectName: a, secretPath: data/x}\n- {objectName: b, secretPath: secret/data}\n");
+      "- {objectName: a, secretPath: data/x}\n- {objectName: b, secretPath: kv1/data/x}\n");
   ASSERT_TRUE(order.ok()) << order.status();
   EXPECT_EQ(order->objects[0].ref.path, "data/x");
-  EXPECT_EQ(order->objects[1].ref.path, "secret/data");
+  EXPECT_EQ(order->objects[1].ref.path, "kv1/data/x");
 }
 
 TEST(MountAttributesTest, ObjectErrorsNameTheEntryAndField) {
@@ -386,12 +387,12 @@ TEST(SecretsStoreImportTest, CompilesToTheSameObjectsAsTheVaultDialect) {
   ASSERT_EQ(order->objects.size(), 3u);
   EXPECT_EQ(order->objects[0].object_name, "db-password");
   EXPECT_EQ(order->objects[0].secret_path, "demo-kv/data/myapp-secret");
-  EXPECT_EQ(order->objects[0].ref.path, "demo-kv/myapp-secret");
+  EXPECT_EQ(order->objects[0].ref.path, "demo-kv/data/myapp-secret");
   EXPECT_FALSE(order->objects[0].ref.version.has_value());
   EXPECT_EQ(order->objects[0].secret_key, "DB_PASS");
   EXPECT_EQ(order->objects[0].encoding, Encoding::kUtf8);
   EXPECT_FALSE(order->objects[0].file_permission.has_value());
-  EXPECT_EQ(order->objects[1].ref.path, "demo-kv/tls");
+  EXPECT_EQ(order->objects[1].ref.path, "demo-kv/data/tls");
   EXPECT_EQ(order->objects[1].ref.version, 3);
   EXPECT_EQ(order->objects[1].encoding, Encoding::kBase64);
   EXPECT_EQ(order->objects[2].ref.path, "kv1/myapp");

@@ -296,6 +296,34 @@ TEST_F(CsiProviderTest, RotationShowsNewContentAndVersionAfterTheCacheWindow) {
   EXPECT_EQ(second.version("password"), "3");
 }
 
+// secretPath is Vault's API path: its `data` segment is KV v2's only on a KV v2 mount. On KV v1 a
+// folder named `data` is the key's own, as vault-csi-provider (which sends the path verbatim)
+// reads it.
+TEST_F(CsiProviderTest, DataSegmentIsDroppedOnKvV2OnlyAndKvV1KeysUnderDataStayReadable) {
+  ASSERT_TRUE(vault_->mountKv("legacy", 1).ok());
+  vault_->putPolicy("app-reader", {{"secret/data/app/*", {Capability::kRead}},
+                                   {"secret/data/data/*", {Capability::kRead}},
+                                   {"legacy/*", {Capability::kRead}}});
+  ASSERT_TRUE(vault_->putSecret("legacy", "data/cfg", {{"k", "v1-under-data"}}).ok());
+  ASSERT_TRUE(vault_->putSecret("legacy", "cfg", {{"k", "v1-top"}}).ok());
+  ASSERT_TRUE(vault_->putSecret("secret", "data/x", {{"k", "v2-key-named-data"}}).ok());
+  startProvider();
+  const MountResult result = mount("app", R"(
+- {objectName: legacy-data, secretPath: legacy/data/cfg, secretKey: k}
+- {objectName: legacy-top, secretPath: legacy/cfg, secretKey: k}
+- {objectName: v2, secretPath: secret/data/app/db, secretKey: password}
+- {objectName: v2-logical, secretPath: secret/app/db, secretKey: password}
+- {objectName: v2-data-key, secretPath: secret/data/data/x, secretKey: k}
+)",
+                                   pod());
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.file("legacy-data"), "v1-under-data");
+  EXPECT_EQ(result.file("legacy-top"), "v1-top");
+  EXPECT_EQ(result.file("v2"), "hunter2-v2");
+  EXPECT_EQ(result.file("v2-logical"), "hunter2-v2");
+  EXPECT_EQ(result.file("v2-data-key"), "v2-key-named-data");
+}
+
 TEST_F(CsiProviderTest, KvV1VersionIsAKeyedHashNeverTheContent) {
   ASSERT_TRUE(vault_->mountKv("legacy", 1).ok());
   vault_->putPolicy("app-reader", {{"secret/data/app/*", {Capability::kRead}},

@@ -223,6 +223,15 @@ absl::StatusOr<VaultKvClient::Mount> VaultKvClient::mountFor(const std::string& 
   return *found;
 }
 
+absl::StatusOr<std::string> VaultKvClient::pathFromApiPath(const std::string& api_path) {
+  RETURN_IF_ERROR(validateSecretPath(api_path, /*allow_trailing_slash=*/false));
+  ASSIGN_OR_RETURN(const Mount mount, mountFor(api_path));
+  if (mount.kv_version != 2) return api_path;
+  const std::string rest = relativeTo(mount.path, api_path);
+  if (!absl::StartsWith(rest, "data/")) return api_path;
+  return absl::StrCat(mount.path, rest.substr(5));
+}
+
 absl::StatusOr<Secret> VaultKvClient::read(const SecretRef& ref) {
   RETURN_IF_ERROR(validateSecretPath(ref.path, /*allow_trailing_slash=*/false));
   const std::string what =

@@ -59,6 +59,13 @@ class VaultKvClient final : public StoreClient {
   std::optional<std::chrono::seconds> credentialsTtl() const override { return std::nullopt; }
   const std::string& identity() const override { return options_.identity; }
 
+  // `api_path` as Vault's HTTP API names a KV secret (vault-csi-provider's secretPath:
+  // "secret/data/app/db" on KV v2) as the path read() takes: on a KV v2 mount the `data/` right
+  // after the mount is dropped (a path without it is taken as written for read()); on KV v1 the
+  // two are the same, so a KV v1 key under a folder named `data` stays readable. Finds the mount
+  // as read() does (cached). Errors: as read()'s for an invalid path or a failed mount lookup.
+  absl::StatusOr<std::string> pathFromApiPath(const std::string& api_path);
+
  private:
   // Where a path lives: its mount ("team/kv/", or "" when unknown on KV v1) and KV version.
   struct Mount {

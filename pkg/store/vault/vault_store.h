@@ -66,6 +66,11 @@ class VaultStore final : public StoreClient {
   }
   const std::string& identity() const override { return kv_->identity(); }
 
+  // See VaultKvClient::pathFromApiPath.
+  absl::StatusOr<std::string> pathFromApiPath(const std::string& api_path) {
+    return kv_->pathFromApiPath(api_path);
+  }
+
   TokenManager& tokens() { return *tokens_; }
 
  private:
