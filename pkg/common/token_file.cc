@@ -47,7 +47,7 @@ TokenFile::TokenFile(std::string path, std::string label)
     : path_(std::move(path)), label_(std::move(label)) {}
 
 absl::StatusOr<SecretString> TokenFile::read() {
-  const auto failure = [this](auto&&... parts) {
+  const auto failure = [](auto&&... parts) {
     return absl::FailedPreconditionError(absl::StrCat(parts...));
   };
   struct stat info {};
