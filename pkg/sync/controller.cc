@@ -41,8 +41,9 @@ bool usesStore(const Json& es, const std::string& kind, const std::string& name)
     const Json& entries = common::jsonMember(spec, list);
     if (!entries.is_array()) continue;
     for (const Json& entry : entries) {
-      if (matches(common::jsonMember(common::jsonMember(entry, "sourceRef"), "storeRef")))
+      if (matches(common::jsonMember(common::jsonMember(entry, "sourceRef"), "storeRef"))) {
         return true;
+      }
     }
   }
   return false;
@@ -139,21 +140,21 @@ Controller::Controller(kube::KubeClient& client, common::Clock& clock, Controlle
   secret_stores_ = informer(kube::resources::secretStores(), ns, "", store_handlers());
   cluster_secret_stores_ =
       informer(kube::resources::clusterSecretStores(), "", "", store_handlers());
-  namespaces_ = informer(
-      kube::resources::namespaces(), "", "",
-      {.on_update = [this](const Json& before, const Json& after) {
-        if (common::jsonMember(common::jsonMember(before, "metadata"), "labels") !=
-            common::jsonMember(common::jsonMember(after, "metadata"), "labels")) {
-          enqueueNamespace(common::jsonString(common::jsonMember(after, "metadata"), "name"));
-        }
-      }});
+  namespaces_ =
+      informer(kube::resources::namespaces(), "", "",
+               {.on_update = [this](const Json& before, const Json& after) {
+                 if (common::jsonMember(common::jsonMember(before, "metadata"), "labels") !=
+                     common::jsonMember(common::jsonMember(after, "metadata"), "labels")) {
+                   enqueueNamespace(common::metadataString(after, "name"));
+                 }
+               }});
   auto secret_changed = [this](const Json& secret) {
     const Json& meta = common::jsonMember(secret, "metadata");
     const Json& owners = common::jsonMember(meta, "ownerReferences");
     if (!owners.is_array()) return;
     for (const Json& owner : owners) {
       if (common::jsonString(owner, "kind") == "ExternalSecret" &&
-          common::jsonMember(owner, "controller") == true) {
+          common::jsonBool(owner, "controller")) {
         queue_->add(absl::StrCat(kExternalSecretPrefix, common::jsonString(meta, "namespace"), "/",
                                  common::jsonString(owner, "name")));
       }
@@ -211,7 +212,7 @@ void Controller::enqueueUsersOfStore(const Json& store) {
   const std::string name = common::jsonString(meta, "name");
   const std::string ns = common::jsonString(meta, "namespace");
   for (const kube::ObjectPtr& es : external_secrets_->list()) {
-    const std::string es_ns = common::jsonString(common::jsonMember(*es, "metadata"), "namespace");
+    const std::string es_ns = common::metadataString(*es, "namespace");
     if ((kind == "ClusterSecretStore" || es_ns == ns) && usesStore(*es, kind, name)) {
       enqueueExternalSecret(*es, false);
     }
@@ -220,7 +221,7 @@ void Controller::enqueueUsersOfStore(const Json& store) {
 
 void Controller::enqueueNamespace(const std::string& namespace_name) {
   for (const kube::ObjectPtr& es : external_secrets_->list()) {
-    if (common::jsonString(common::jsonMember(*es, "metadata"), "namespace") == namespace_name) {
+    if (common::metadataString(*es, "namespace") == namespace_name) {
       enqueueExternalSecret(*es, false);
     }
   }
