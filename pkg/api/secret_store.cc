@@ -1,6 +1,5 @@
 #include "pkg/api/secret_store.h"
 
-#include <regex>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -9,6 +8,7 @@
 #include "pkg/api/json_reader.h"
 #include "pkg/common/absl_view.h"
 #include "pkg/common/duration.h"
+#include "pkg/common/go_regexp.h"
 
 namespace secretsync::api {
 namespace {
@@ -16,10 +16,6 @@ namespace {
 using internal::indexPath;
 using internal::ObjectReader;
 using nlohmann::json;
-
-// Longest namespace regex we compile: std::regex is recursive, and a hostile pattern must not
-// exhaust the stack or the CPU.
-constexpr size_t kMaxRegexBytes = 256;
 
 // Context shared by the ref readers: which namespaces a ref may name.
 struct StoreContext {
@@ -293,14 +289,8 @@ std::optional<LabelSelector> readLabelSelector(const json* node, const std::stri
 }
 
 bool regexFullMatch(const std::string& pattern, const std::string& text) {
-  if (pattern.size() > kMaxRegexBytes) {
-    return false;
-  }
-  try {
-    return std::regex_match(text, std::regex(pattern, std::regex::ECMAScript));
-  } catch (const std::exception&) {
-    return false;
-  }
+  auto re = common::GoRegexp::compile(pattern);
+  return re.ok() && re->matchesWhole(text);
 }
 
 }  // namespace
@@ -432,15 +422,10 @@ absl::StatusOr<Parsed<SecretStore>> parseSecretStore(const json& object) {
       cond.namespace_regexes = c.stringList("namespaceRegexes");
       for (size_t j = 0; j < cond.namespace_regexes.size(); ++j) {
         const std::string& re = cond.namespace_regexes[j];
-        const std::string re_path = indexPath(c.pathOf("namespaceRegexes"), j);
-        if (re.size() > kMaxRegexBytes) {
-          diag.invalid(re_path, re, "longer than 256 bytes");
-          continue;
-        }
-        try {
-          std::regex compiled(re, std::regex::ECMAScript);
-        } catch (const std::exception&) {
-          diag.invalid(re_path, re, "not a valid regular expression");
+        if (auto compiled = common::GoRegexp::compile(re); !compiled.ok()) {
+          diag.invalid(
+              indexPath(c.pathOf("namespaceRegexes"), j), re,
+              absl::StrCat("not a valid regular expression: ", compiled.status().message()));
         }
       }
       c.finish();

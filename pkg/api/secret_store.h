@@ -144,7 +144,8 @@ absl::StatusOr<Parsed<SecretStore>> parseSecretStore(const nlohmann::json& objec
 
 // Whether a ClusterSecretStore may be used from `namespace_name` (with its labels): no conditions
 // = everywhere; otherwise any condition matching (a listed name, a matching regex, or a matching
-// selector). Regexes are matched whole (ECMAScript syntax; an invalid one matches nothing).
+// selector). Regexes are Go regexps matched whole, as ESO now anchors them (an invalid one matches
+// nothing).
 bool namespaceAllowed(const SecretStore& store, const std::string& namespace_name,
                       const std::map<std::string, std::string>& namespace_labels);
 

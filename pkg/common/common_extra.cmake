@@ -25,3 +25,7 @@ target_link_libraries(token_file_lib PUBLIC absl::status absl::statusor absl::st
 # json_fields_lib: type-checked member reads of outside JSON (never throw on a wrong type).
 add_library(json_fields_lib json_fields.cc)
 target_link_libraries(json_fields_lib PUBLIC nlohmann_json::nlohmann_json)
+
+# go_regexp_lib: Go's regexp (RE2 syntax, linear-time matching) for the regexes in ESO manifests.
+add_library(go_regexp_lib go_regexp.cc)
+target_link_libraries(go_regexp_lib PUBLIC absl::status absl::statusor PRIVATE re2::re2)

@@ -5,7 +5,7 @@ target_link_libraries(store_source_interface INTERFACE api_lib store_interface)
 # secret_data_lib: ExternalSecret -> desired Secret data, as ESO's Vault provider builds it.
 add_library(secret_data_lib ${CMAKE_CURRENT_LIST_DIR}/secret_data_builder.cc)
 target_link_libraries(secret_data_lib PUBLIC store_source_interface api_lib read_set_lib
-  OpenSSL::Crypto absl::cord absl::status absl::statusor absl::strings)
+  OpenSSL::Crypto absl::cord absl::status absl::statusor absl::strings PRIVATE go_regexp_lib)
 
 # store_resolver_lib: (Cluster)SecretStore + credentials -> cached VaultStore per identity.
 add_library(store_resolver_lib ${CMAKE_CURRENT_LIST_DIR}/store_resolver.cc)

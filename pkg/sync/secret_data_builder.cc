@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <map>
-#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "pkg/api/template.h"
 #include "pkg/api/vault_provider.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/go_regexp.h"
 #include "pkg/common/utf8.h"
 #include "pkg/store/read_set.h"
 
@@ -254,106 +254,15 @@ std::optional<std::string> decode(api::DecodingStrategy strategy, std::string va
 // ---------------------------------------------------------------------------------------------
 // rewrite and key conversion.
 
-// Compiles a Go (RE2) pattern as std::regex ECMAScript. The shared syntax means the same; RE2-only
-// constructs that ECMAScript would read differently (not just refuse) are refused by name, so a
-// pattern never silently matches something else.
-Result<std::regex> compileRegex(const std::string& pattern, const std::string& field) {
-  static constexpr std::string_view kRe2Only[] = {"\\A",  "\\z", "\\p", "\\P", "\\Q", "\\E",
-                                                  "(?P<", "(?i", "(?m", "(?s", "(?U"};
-  for (std::string_view construct : kRe2Only) {
-    if (pattern.find(construct) != std::string::npos) {
-      return terminal(field, absl::StatusCode::kUnimplemented,
-                      absl::StrCat("regular expression \"", pattern, "\" uses \"", av(construct),
-                                   "\", which secretsync's ECMAScript engine does not have"));
-    }
+// Compiles a Go regexp; an invalid one is terminal, naming `field` and saying why.
+Result<common::GoRegexp> compileRegex(const std::string& pattern, const std::string& field) {
+  auto re = common::GoRegexp::compile(pattern);
+  if (!re.ok()) {
+    return terminal(
+        field, absl::StatusCode::kInvalidArgument,
+        absl::StrCat("invalid regular expression \"", pattern, "\": ", re.status().message()));
   }
-  try {
-    return std::regex(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    return terminal(field, absl::StatusCode::kInvalidArgument,
-                    absl::StrCat("invalid regular expression \"", pattern,
-                                 "\" (ECMAScript syntax): ", e.what()));
-  }
-}
-
-// Go's Regexp.Expand of `tmpl` for match `m`: $n / ${n} a group by number, $$ a '$'; a name
-// (std::regex has no named groups) or an unmatched group is empty; a malformed '$' is literal.
-void goExpand(std::string_view tmpl, const std::smatch& m, std::string& out) {
-  auto is_name = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  };
-  for (size_t i = 0; i < tmpl.size(); ++i) {
-    if (tmpl[i] != '$') {
-      out.push_back(tmpl[i]);
-      continue;
-    }
-    if (i + 1 < tmpl.size() && tmpl[i + 1] == '$') {
-      out.push_back('$');
-      ++i;
-      continue;
-    }
-    std::string_view name;
-    size_t end = i + 1;
-    if (end < tmpl.size() && tmpl[end] == '{') {
-      size_t close = end + 1;
-      while (close < tmpl.size() && is_name(tmpl[close])) {
-        ++close;
-      }
-      if (close < tmpl.size() && tmpl[close] == '}' && close > end + 1) {
-        name = tmpl.substr(end + 1, close - end - 1);
-        end = close + 1;
-      }
-    } else {
-      size_t stop = end;
-      while (stop < tmpl.size() && is_name(tmpl[stop])) {
-        ++stop;
-      }
-      name = tmpl.substr(end, stop - end);
-      end = stop;
-    }
-    if (name.empty()) {
-      out.push_back('$');  // malformed: Go writes the '$' as text
-      continue;
-    }
-    size_t group = 0;
-    if (absl::SimpleAtoi(av(name), &group) && group < m.size() && m[group].matched) {
-      out += m[group].str();
-    }
-    i = end - 1;
-  }
-}
-
-// Go's Regexp.ReplaceAllString: successive non-overlapping matches, an empty match right after
-// a previous match not replaced, always advancing at least one character.
-std::string goReplaceAll(const std::regex& re, const std::string& src, std::string_view tmpl) {
-  std::string out;
-  size_t search = 0;
-  size_t last_end = 0;
-  while (search <= src.size()) {
-    std::smatch m;
-    const auto flags =
-        search > 0 ? std::regex_constants::match_prev_avail : std::regex_constants::match_default;
-    if (!std::regex_search(src.cbegin() + static_cast<std::ptrdiff_t>(search), src.cend(), m, re,
-                           flags)) {
-      break;
-    }
-    const size_t a0 = static_cast<size_t>(m[0].first - src.cbegin());
-    const size_t a1 = static_cast<size_t>(m[0].second - src.cbegin());
-    out.append(src, last_end, a0 - last_end);
-    if (a1 > last_end || a0 == 0) {
-      goExpand(tmpl, m, out);
-    }
-    last_end = a1;
-    size_t width =
-        search < src.size() ? std::max<size_t>(1, common::validUtf8Length(src, search)) : 1;
-    if (search + width > a1) {
-      search += width;
-    } else {
-      search = a1;
-    }
-  }
-  out.append(src, last_end, std::string::npos);
-  return out;
+  return std::move(*re);
 }
 
 // ESO's conversionStrategy Default: each character outside [-._a-zA-Z0-9] becomes "_" (a
@@ -389,7 +298,7 @@ Result<ByteMap> rewriteKeys(const api::ExternalSecretDataFrom& from, ByteMap in,
         return *f;
       }
       for (auto& [key, value] : in) {
-        renamed.emplace_back(goReplaceAll(std::get<std::regex>(re), key, rx->target),
+        renamed.emplace_back(std::get<common::GoRegexp>(re).replaceAll(key, rx->target),
                              std::move(value));
       }
     } else {
@@ -667,7 +576,7 @@ class Build {
     if (auto* f = std::get_if<Failure>(&compiled)) {
       return *f;
     }
-    const std::regex& re = std::get<std::regex>(compiled);
+    const common::GoRegexp& re = std::get<common::GoRegexp>(compiled);
     // find.path is relative to the mount (a leading mount is accepted, as for keys).
     std::string relative = ref.path;
     while (!relative.empty() && relative.front() == '/') {
@@ -696,7 +605,7 @@ class Build {
     ByteMap out;
     for (const std::string& leaf : *names) {
       const std::string name = relative.empty() ? leaf : absl::StrCat(relative, "/", leaf);
-      if (!ref.name_regexp.empty() && !std::regex_search(name, re)) {
+      if (!ref.name_regexp.empty() && !re.matchesIn(name)) {
         continue;
       }
       const std::string path = api::vaultSecretPath(store.mount, name);

@@ -72,10 +72,8 @@ struct DesiredSecret {
 // ignored); Auto tries Base64, then Base64URL, and keeps the bytes as they are when neither
 // decodes; None keeps them.
 //
-// Regular expressions are std::regex ECMAScript, not Go's RE2: the common syntax (classes,
-// anchors, groups, alternation, quantifiers, `(?:`, `\d \w \s \b`) means the same; RE2-only
-// constructs (`(?i)` and other flags, `(?P<name>`, `\A`, `\z`, `\pL`, `\Q...\E`) are refused by
-// name (kUnimplemented, terminal) rather than read differently.
+// Regular expressions are Go's (RE2 syntax, pkg/common/go_regexp.h); rewrite targets expand $1,
+// ${1} and named groups as Go's Regexp.Expand.
 //
 // Reads: every secret read goes through `fetcher` (so N ExternalSecrets reading one path of one
 // identity cost one store read per cache window); find's LIST and metadataPolicy Fetch go to the

@@ -239,7 +239,7 @@ spec:
                           "spec.conditions[0].namespaceSelector.matchExpressions[1].values: "
                           "Required value: must be specified when `operator` is 'In' or 'NotIn'",
                           "spec.conditions[0].namespaceRegexes[0]: Invalid value: \"team-(\": not "
-                          "a valid regular expression"));
+                          "a valid regular expression: missing ): team-("));
 }
 
 TEST(SecretStoreTest, NamespacedStoreOnlyServesItsNamespace) {

@@ -25,3 +25,7 @@ secretsync_add_test(json_fields_test
 secretsync_add_test(token_file_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/token_file_test.cc
   LIBS token_file_lib)
+
+secretsync_add_test(go_regexp_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/go_regexp_test.cc
+  LIBS go_regexp_lib)

@@ -338,14 +338,19 @@ TEST_F(SecretDataBuilderTest, RewriteErrors) {
   ASSERT_FALSE(invalid.ok());
   EXPECT_FALSE(isRetryable(invalid.status()));
   EXPECT_EQ(failedField(invalid.status()), "spec.dataFrom[0].rewrite[0].regexp.source");
+  EXPECT_THAT(std::string(invalid.status().message()),
+              HasSubstr("invalid regular expression \"([\": missing ]"));
+}
 
-  // RE2-only syntax is refused by name instead of meaning something else in ECMAScript.
-  auto re2 = build(R"(  dataFrom:
-    - find: {path: app, name: {regexp: "(?i)API"}}
+// Regexps are Go's: flags and named groups work in find and in rewrite targets.
+TEST_F(SecretDataBuilderTest, RegexpsAreGoSyntax) {
+  auto built = build(R"(  dataFrom:
+    - find: {path: app, name: {regexp: "(?i)/API$"}}
+      rewrite:
+        - regexp: {source: '^(?P<dir>\w+)/(?P<leaf>\w+)$', target: "${leaf}-$dir"}
 )");
-  ASSERT_FALSE(re2.ok());
-  EXPECT_EQ(re2.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_EQ(failedField(re2.status()), "spec.dataFrom[0].find.name.regexp");
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_THAT(plain(*built), ElementsAre(Pair("api-app", R"({"api_key":"k-123"})")));
 }
 
 // dataFrom entries merge in order, and data[] overrides them, as ESO merges provider data.
