@@ -19,11 +19,11 @@ declare -A corpus=(
   [vault_response_fuzz]=vault_response [mount_attributes_fuzz]=mount_attributes
   [manifest_fuzz]=manifest [template_fuzz]=template [kubeconfig_fuzz]=kubeconfig
   [watch_decoder_fuzz]=watch_stream [secrets_store_import_fuzz]=secrets_store_import
-  [kube_object_fuzz]=kube_object)
+  [kube_object_fuzz]=kube_object [go_regexp_fuzz]=go_regexp)
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
   targets=(vault_response_fuzz mount_attributes_fuzz manifest_fuzz template_fuzz kubeconfig_fuzz
-           watch_decoder_fuzz secrets_store_import_fuzz kube_object_fuzz)
+           watch_decoder_fuzz secrets_store_import_fuzz kube_object_fuzz go_regexp_fuzz)
 fi
 
 scripts/install-deps.sh

@@ -25,3 +25,8 @@ secretsync_add_fuzz(vault_response_fuzz
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/vault_response_fuzz_test.cc
   LIBS vault_kv_lib vault_auth_lib
   CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/vault_response)
+
+secretsync_add_fuzz(go_regexp_fuzz
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/go_regexp_fuzz_test.cc
+  LIBS go_regexp_lib
+  CORPUS ${CMAKE_CURRENT_LIST_DIR}/corpus/go_regexp)
