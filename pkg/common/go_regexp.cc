@@ -11,6 +11,9 @@
 namespace secretsync::common {
 namespace {
 
+// Longest reason we return: it lands in statuses and events.
+constexpr size_t kMaxErrorBytes = 160;
+
 // What Go's Regexp.Expand reads after a '$': a name of letters, digits and '_', or one in braces.
 // `num` is the group number when the name is a decimal number without a leading zero (Go's
 // extract(); beyond 1e8 it is a name). Go also takes non-ASCII letters into names; RE2 group names
@@ -64,7 +67,8 @@ absl::StatusOr<GoRegexp> GoRegexp::compile(std::string_view pattern) {
   options.set_log_errors(false);  // the reason goes into the returned status, not to stderr
   auto re = std::make_unique<re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
   if (!re->ok()) {
-    return absl::InvalidArgumentError(re->error());
+    // RE2 quotes the offending part of the pattern, which may be the whole of a huge one.
+    return absl::InvalidArgumentError(shortenUtf8(flattenControls(re->error()), kMaxErrorBytes));
   }
   return GoRegexp(std::move(re));
 }

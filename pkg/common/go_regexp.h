@@ -22,8 +22,8 @@ namespace secretsync::common {
 // Thread-safety: immutable once compiled; every const method may be called from many threads.
 class GoRegexp {
  public:
-  // @return kInvalidArgument with RE2's reason ("missing ): ...") when `pattern` is not a valid
-  // Go regular expression, nests too deeply or compiles too big.
+  // @return kInvalidArgument with RE2's reason ("missing ): ...", at most 160 bytes on one line)
+  // when `pattern` is not a valid Go regular expression or compiles too big.
   static absl::StatusOr<GoRegexp> compile(std::string_view pattern);
 
   GoRegexp(GoRegexp&&) noexcept;

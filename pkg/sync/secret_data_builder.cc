@@ -258,9 +258,8 @@ std::optional<std::string> decode(api::DecodingStrategy strategy, std::string va
 Result<common::GoRegexp> compileRegex(const std::string& pattern, const std::string& field) {
   auto re = common::GoRegexp::compile(pattern);
   if (!re.ok()) {
-    return terminal(
-        field, absl::StatusCode::kInvalidArgument,
-        absl::StrCat("invalid regular expression \"", pattern, "\": ", re.status().message()));
+    return terminal(field, absl::StatusCode::kInvalidArgument,
+                    absl::StrCat("invalid regular expression: ", re.status().message()));
   }
   return std::move(*re);
 }

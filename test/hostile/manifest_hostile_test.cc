@@ -231,6 +231,17 @@ std::vector<ManifestRow> rows() {
              "token, namespace: kube-system}}\n");
        },
        {kInvalid, {"SecretStore default/evil", "tokenSecretRef.namespace"}}},
+      {"namespace_regex_50k_open_groups",
+       [] {
+         return absl::StrCat(
+             "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\n"
+             "metadata: {name: evil}\nspec:\n  conditions:\n    - namespaceRegexes: [\"",
+             std::string(50'000, '('),
+             "\"]\n  provider:\n    vault:\n      server: https://vault:8200\n"
+             "      auth: {tokenSecretRef: {name: t, key: token, namespace: default}}\n");
+       },
+       {kInvalid,
+        {"ClusterSecretStore evil", "spec.conditions[0].namespaceRegexes[0]", "missing )"}}},
       {"duplicate_object_in_batch",
        [] {
          return std::string(

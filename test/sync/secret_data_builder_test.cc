@@ -339,7 +339,7 @@ TEST_F(SecretDataBuilderTest, RewriteErrors) {
   EXPECT_FALSE(isRetryable(invalid.status()));
   EXPECT_EQ(failedField(invalid.status()), "spec.dataFrom[0].rewrite[0].regexp.source");
   EXPECT_THAT(std::string(invalid.status().message()),
-              HasSubstr("invalid regular expression \"([\": missing ]"));
+              HasSubstr("invalid regular expression: missing ]: ["));
 }
 
 // Regexps are Go's: flags and named groups work in find and in rewrite targets.
