@@ -4,6 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "pkg/common/absl_view.h"
+#include "pkg/common/utf8.h"
 
 namespace secretsync::store {
 namespace {
@@ -13,6 +14,10 @@ namespace {
 constexpr std::string_view kReasonPayload = "type.secretsync.io/store.NotFoundReason";
 
 using common::av;
+
+// Longest part of a path quoted back in an error: the path is outside text (a pod's
+// SecretProviderClass), which must not make a message huge or span lines.
+constexpr size_t kMaxShownPath = 256;
 
 std::string_view reasonName(NotFoundReason reason) {
   switch (reason) {
@@ -29,7 +34,7 @@ std::string_view reasonName(NotFoundReason reason) {
 }  // namespace
 
 absl::StatusOr<SecretRef> parseSecretRef(std::string_view text) {
-  const std::string shown(text);
+  const std::string shown = common::shortenUtf8(common::flattenControls(text), kMaxShownPath);
   const size_t question = text.find('?');
   SecretRef ref{.path = std::string(text.substr(0, question))};
   if (ref.path.empty()) {

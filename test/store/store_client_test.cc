@@ -28,6 +28,17 @@ TEST(ParseSecretRefTest, RefusesOtherQueries) {
   }
 }
 
+// A hostile path is quoted cut to 256 bytes and on one line.
+TEST(ParseSecretRefTest, QuotesAHostilePathShortAndOnOneLine) {
+  const std::string path = "a\nb?x=" + std::string(100000, 'p');
+  auto ref = parseSecretRef(path);
+  ASSERT_FALSE(ref.ok());
+  const std::string message(ref.status().message());
+  EXPECT_LT(message.size(), 400u);
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+  EXPECT_NE(message.find("\"a b?x=pppp"), std::string::npos) << message;
+}
+
 // Validate that the NotFound reason survives the round trip, and that a foreign NotFound has none.
 TEST(NotFoundReasonTest, RoundTrips) {
   EXPECT_EQ(notFoundReason(notFoundError(NotFoundReason::Deleted, "x")), NotFoundReason::Deleted);
